@@ -1,0 +1,421 @@
+"""The openpyxl adapter: the workbook interface on a file.
+
+Opening checks the package before openpyxl sees it (safety.inspect_package);
+saving goes through safety.safe_save (temp file, repair of what openpyxl
+drops, backup, atomic replace). Reads are whole-sheet `iter_rows(values_only)`;
+writes touch only cells whose value changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ..errors import ShipbookError
+from . import safety
+from .interface import Highlight, Table
+from .schema import (CARRIERS, CHANNELS, ORDERS, PAYMENT_STATUSES, SETTING_BY_ITEM, SETTING_BY_KEY,
+                     SETTINGS, SETTINGS_ROWS, SHEETS, STATUSES, Sheet, header_lookup, normalise_header)
+
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_BORDER = Border(bottom=Side(style="thin", color="000000"))
+ERROR_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
+WARNING_FILL = PatternFill("solid", fgColor="FFEB9C", bgColor="FFEB9C")
+NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "money": "0.00", "integer": "0", "number": "0.###",
+                  "text": "@"}
+HEADER_SCAN_ROWS = 6
+# Our conditional-formatting rules search the check column for "[code]".
+CF_MARK = re.compile(r'^(OR\()?ISNUMBER\(SEARCH\("[^"]*\[[a-z_]+\.[a-z_]+\]"')
+
+
+def _ours(formula: str) -> bool:
+    return bool(CF_MARK.match(formula))
+
+
+def _q(text: str) -> str:
+    """A literal for an Excel formula string (SEARCH treats ? * ~ as wildcards)."""
+    return text.replace("~", "~~").replace("?", "~?").replace("*", "~*").replace('"', '""')
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v == "")
+
+
+def _same(a, b) -> bool:
+    if _blank(a) and _blank(b):
+        return True
+    if _blank(a) or _blank(b):
+        return False
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) \
+            and not isinstance(b, bool):
+        return abs(float(a) - float(b)) < 1e-9
+    if type(a) is not type(b) and not (isinstance(a, dt.datetime) and isinstance(b, dt.datetime)):
+        return False
+    return a == b
+
+
+class XlsxBook:
+    """A workbook file opened through openpyxl."""
+
+    def __init__(self, path: Path, wb: Workbook):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.wb = wb
+        self.changed = False
+        self._read: dict[str, pd.DataFrame] = {}
+
+    # -- sheets -------------------------------------------------------------
+    def has_sheet(self, sheet: Sheet) -> bool:
+        return sheet.name in self.wb.sheetnames
+
+    def _ws(self, sheet: Sheet, create: bool = False):
+        if sheet.name in self.wb.sheetnames:
+            return self.wb[sheet.name]
+        if not create:
+            raise ShipbookError(f"工作簿 {self.name} 缺少工作表「{sheet.name}」",
+                                f"workbook {self.name} has no sheet '{sheet.name}' ({sheet.key})")
+        ws = self.wb.create_sheet(sheet.name)
+        style_sheet(ws, sheet)
+        self.changed = True
+        return ws
+
+    def _header(self, ws, sheet: Sheet, extra_aliases=None) -> tuple[int, dict[str, int]]:
+        """Find the header row (the one of the first rows naming most contract columns)."""
+        lookup = header_lookup(sheet, extra_aliases)
+        best_row, best = 1, {}
+        for r, values in enumerate(ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True), 1):
+            found: dict[str, int] = {}
+            for c, v in enumerate(values, 1):
+                key = lookup.get(normalise_header(v))
+                if key and key not in found:
+                    found[key] = c
+            if len(found) > len(best):
+                best_row, best = r, found
+        return best_row, best
+
+    def read_table(self, sheet: Sheet, *, required: tuple[str, ...] = ()) -> Table:
+        ws = self._ws(sheet)
+        header_row, cols = self._header(ws, sheet)
+        missing = [k for k in required if k not in cols]
+        if missing:
+            names = "、".join(sheet.column(k).header for k in missing)
+            raise ShipbookError(f"工作表「{sheet.name}」缺少列: {names}",
+                                f"sheet '{sheet.name}' lacks column(s): {', '.join(missing)}")
+        keys = sheet.keys
+        idx = [cols.get(k) for k in keys]
+        rows, data = [], []
+        width = max((c for c in cols.values()), default=0)
+        if width:
+            for r, values in enumerate(ws.iter_rows(min_row=header_row + 1, max_col=width, values_only=True),
+                                       header_row + 1):
+                rec = [values[i - 1] if i else None for i in idx]
+                if all(_blank(v) for v in rec):
+                    continue
+                rows.append(r)
+                data.append(rec)
+        frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), columns=keys, dtype=object)
+        formula_cells = self._formulas(ws, sheet, frame, cols)
+        self._read[sheet.key] = frame.copy()
+        self._cols = getattr(self, "_cols", {})
+        self._cols[sheet.key] = (header_row, cols)
+        return Table(sheet, frame, set(cols), formula_cells, header_row)
+
+    def _formulas(self, ws, sheet: Sheet, frame: pd.DataFrame, cols: dict[str, int]) -> dict[str, set[int]]:
+        """Mark formula cells; numeric ones get their cached result (via calamine)."""
+        out: dict[str, set[int]] = {}
+        for key in frame.columns:
+            col = frame[key]
+            mask = col.map(lambda v: isinstance(v, str) and v.startswith("="))
+            if not mask.any():
+                continue
+            rows = [r for r in col.index[mask] if ws.cell(r, cols[key]).data_type == "f"]
+            if not rows:
+                continue
+            out[key] = set(rows)
+            if sheet.column(key).kind != "text":
+                cached = _cached_values(self.path, sheet.name, cols[key], rows)
+                for r in rows:
+                    frame.at[r, key] = cached.get(r)
+        return out
+
+    # -- writing ------------------------------------------------------------
+    def _ensure_columns(self, ws, sheet: Sheet, keys) -> dict[str, int]:
+        header_row, cols = self._cols.get(sheet.key) or self._header(ws, sheet)
+        nxt = max([ws.max_column if ws.max_row >= header_row else 0, *cols.values(), 0]) + 1
+        for key in keys:
+            if key not in cols:
+                col = sheet.column(key)
+                cell = ws.cell(header_row, nxt, col.header)
+                _style_header_cell(cell)
+                ws.column_dimensions[get_column_letter(nxt)].width = col.width
+                cols[key] = nxt
+                nxt += 1
+                self.changed = True
+        self._cols[sheet.key] = (header_row, cols)
+        return cols
+
+    def write_columns(self, table: Table, frame: pd.DataFrame) -> int:
+        sheet = table.sheet
+        ws = self._ws(sheet)
+        self._cols = getattr(self, "_cols", {})
+        cols = self._ensure_columns(ws, sheet, list(frame.columns))
+        before = self._read.get(sheet.key)
+        changed = 0
+        for key in frame.columns:
+            kind = sheet.column(key).kind
+            fmt = NUMBER_FORMATS[kind]
+            c = cols[key]
+            protected = table.formula_cells.get(key, set()) if kind != "text" else set()
+            old = before[key] if before is not None and key in before else None
+            for r, v in frame[key].items():
+                if r in protected:
+                    continue
+                if old is not None and r in old.index and _same(old.at[r], v) \
+                        and r not in table.formula_cells.get(key, ()):
+                    continue
+                cell = ws.cell(r, c)
+                _set(cell, v, kind, fmt)
+                changed += 1
+            if before is not None:  # later writes in this session diff against what is now there
+                before.loc[frame.index.intersection(before.index), key] = frame[key]
+        if changed:
+            self.changed = True
+        return changed
+
+    def append_rows(self, sheet: Sheet, frame: pd.DataFrame) -> int:
+        ws = self._ws(sheet, create=True)
+        self._cols = getattr(self, "_cols", {})
+        cols = self._ensure_columns(ws, sheet, list(frame.columns))
+        r = _last_used_row(ws, cols) + 1
+        for rec in frame.itertuples(index=False):
+            for key, v in zip(frame.columns, rec):
+                kind = sheet.column(key).kind
+                _set(ws.cell(r, cols[key]), v, kind, NUMBER_FORMATS[kind])
+            r += 1
+        if len(frame):
+            self.changed = True
+        return len(frame)
+
+    def replace_rows(self, sheet: Sheet, frame: pd.DataFrame) -> int:
+        ws = self._ws(sheet, create=True)
+        header_row, cols = self._header(ws, sheet)
+        if ws.max_row > header_row:
+            ws.delete_rows(header_row + 1, ws.max_row - header_row)
+        self._cols = getattr(self, "_cols", {})
+        self._cols[sheet.key] = (header_row, cols)
+        self.changed = True
+        return self.append_rows(sheet, frame)
+
+    # -- settings -----------------------------------------------------------
+    def read_settings(self) -> dict[str, str]:
+        out = {s.key: s.default for s in SETTINGS_ROWS}
+        if not self.has_sheet(SETTINGS):
+            return out
+        t = self.read_table(SETTINGS)
+        for item, value in zip(t.frame["item"], t.frame["value"]):
+            if _blank(item):
+                continue
+            name = str(item).strip()
+            setting = SETTING_BY_ITEM.get(name) or SETTING_BY_KEY.get(name)
+            text = "" if _blank(value) else _setting_text(value)
+            out[setting.key if setting else name] = text
+        return out
+
+    def write_setting(self, key: str, value: str) -> None:
+        setting = SETTING_BY_KEY[key]
+        ws = self._ws(SETTINGS, create=True)
+        t = self.read_table(SETTINGS)
+        for r, item in t.frame["item"].items():
+            if not _blank(item) and str(item).strip() in (setting.item, setting.key):
+                self.write_columns(t, pd.DataFrame({"value": [value]}, index=[r], dtype=object))
+                return
+        self.append_rows(SETTINGS, pd.DataFrame([[setting.item, value, setting.note]],
+                                                columns=["item", "value", "note"], dtype=object))
+        del ws
+
+    # -- highlights ---------------------------------------------------------
+    def set_highlights(self, table: Table, check_key: str, highlights: list[Highlight]) -> None:
+        ws = self._ws(table.sheet)
+        cols = self._ensure_columns(ws, table.sheet, [check_key, *{h.column for h in highlights}])
+        check_letter = get_column_letter(cols[check_key])
+        first = table.header_row + 1
+        keep = []
+        for cf in ws.conditional_formatting:
+            rules = [r for r in cf.rules if not any(_ours(f) for f in (r.formula or []))]
+            if rules:
+                keep.append((cf.sqref, rules))
+        wanted = []
+        for h in highlights:
+            letter = get_column_letter(cols[h.column])
+            tests = ",".join(f'ISNUMBER(SEARCH("{_q(token)}",${check_letter}{first}))' for token in h.codes)
+            formula = tests if len(h.codes) == 1 else f"OR({tests})"
+            fill = ERROR_FILL if h.severity == "error" else WARNING_FILL
+            wanted.append((f"{letter}{first}:{letter}1048576",
+                           FormulaRule(formula=[formula], fill=fill, stopIfTrue=h.severity == "error"),
+                           h.severity))
+        existing = sorted((str(cf.sqref), r.formula[0]) for cf in ws.conditional_formatting for r in cf.rules
+                          if r.formula and _ours(r.formula[0]))
+        target = sorted((rng, rule.formula[0]) for rng, rule, _ in wanted)
+        if existing == target:
+            return
+        from openpyxl.formatting.formatting import ConditionalFormattingList
+        ws.conditional_formatting = ConditionalFormattingList()
+        for sqref, rules in keep:
+            for rule in rules:
+                ws.conditional_formatting.add(str(sqref), rule)
+        # errors first so they win over warnings on the same cell
+        for rng, rule, _ in sorted(wanted, key=lambda w: w[2] != "error"):
+            ws.conditional_formatting.add(rng, rule)
+        self.changed = True
+
+
+def _setting_text(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, dt.time):
+        return v.strftime("%H:%M")
+    if isinstance(v, dt.datetime):
+        return v.strftime("%H:%M") if v.date() == dt.date(1899, 12, 30) else v.isoformat(" ")
+    return str(v).strip()
+
+
+def _set(cell, v, kind: str, fmt: str) -> None:
+    if _blank(v):
+        cell.value = None
+        return
+    if isinstance(v, pd.Timestamp):
+        v = v.to_pydatetime()
+    cell.value = v
+    if isinstance(v, str):
+        # text that looks like a formula stays text (openpyxl would make it one)
+        cell.data_type = "s"
+    if kind != "text" or isinstance(v, str):
+        if cell.number_format != fmt and not (kind != "text" and isinstance(v, str)):
+            cell.number_format = fmt
+
+
+def _last_used_row(ws, cols: dict[str, int]) -> int:
+    col_idx = sorted(cols.values())
+    last = 0
+    for r, values in enumerate(ws.iter_rows(min_row=1, max_col=max(col_idx, default=1), values_only=True), 1):
+        if any(not _blank(values[c - 1]) for c in col_idx if c - 1 < len(values)):
+            last = r
+    return last
+
+
+def _cached_values(path: Path, sheet_name: str, col: int, rows: list[int]) -> dict[int, object]:
+    """Cached results of formula cells (openpyxl cannot give both formula and value)."""
+    try:
+        from python_calamine import CalamineWorkbook
+        data = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+    except Exception:  # no cache, unreadable: the caller computes the value itself
+        return {}
+    out = {}
+    for r in rows:
+        if r - 1 < len(data) and col - 1 < len(data[r - 1]):
+            v = data[r - 1][col - 1]
+            out[r] = None if v == "" else v
+    return out
+
+
+# -- creating books ----------------------------------------------------------
+def _style_header_cell(cell) -> None:
+    cell.fill = HEADER_FILL
+    cell.font = HEADER_FONT
+    cell.border = HEADER_BORDER
+    cell.alignment = Alignment(horizontal="center", vertical="center")
+
+
+def style_sheet(ws, sheet: Sheet) -> None:
+    """Headers, widths, number formats and frozen header row of a contract sheet."""
+    for i, col in enumerate(sheet.columns, 1):
+        cell = ws.cell(1, i, col.header)
+        _style_header_cell(cell)
+        ws.column_dimensions[get_column_letter(i)].width = col.width
+    ws.freeze_panes = "A2"
+    ws.sheet_properties.tabColor = None
+
+
+def _list_validation(ws, sheet: Sheet, key: str, choices, allow_other: bool) -> None:
+    col = get_column_letter(sheet.keys.index(key) + 1)
+    dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
+                        showErrorMessage=not allow_other, errorStyle="warning" if allow_other else "stop",
+                        errorTitle="请选择 / Choose", error="请从列表中选择 / pick a value from the list")
+    dv.add(f"{col}2:{col}1048576")
+    ws.add_data_validation(dv)
+
+
+def init_contract_sheets(wb: Workbook) -> None:
+    """Add every contract sheet (styled, frozen, validated) and the default 设置 rows."""
+    for sheet in SHEETS:
+        ws = wb[sheet.name] if sheet.name in wb.sheetnames else wb.create_sheet(sheet.name)
+        style_sheet(ws, sheet)
+    orders = wb[ORDERS.name]
+    _list_validation(orders, ORDERS, "payment_status", PAYMENT_STATUSES, allow_other=False)
+    _list_validation(orders, ORDERS, "channel", CHANNELS, allow_other=True)
+    _list_validation(orders, ORDERS, "carrier", CARRIERS, allow_other=True)
+    _list_validation(orders, ORDERS, "status", STATUSES, allow_other=False)
+    for key in ("phone", "order_id", "sku", "tracking_no"):  # long digit strings must stay text
+        col = get_column_letter(ORDERS.keys.index(key) + 1)
+        orders.column_dimensions[col].number_format = "@"
+    settings = wb[SETTINGS.name]
+    for r, s in enumerate(SETTINGS_ROWS, 2):
+        settings.cell(r, 1, s.item)
+        settings.cell(r, 2, s.default).data_type = "s"
+        settings.cell(r, 3, s.note)
+
+
+def new_workbook() -> Workbook:
+    wb = Workbook()
+    default = wb.active
+    init_contract_sheets(wb)
+    wb.remove(default)
+    wb.active = 0
+    return wb
+
+
+@contextmanager
+def open_book(path: str | Path, *, write: bool = True, backups: int = 10) -> Iterator[XlsxBook]:
+    """Open a workbook file; save it safely on success if anything changed.
+
+    On an exception nothing is written and the file stays byte-identical.
+    """
+    path = Path(path)
+    safety.inspect_package(path)
+    if write:
+        safety.check_writable(path)
+    try:
+        wb = load_workbook(path, **safety.load_options_for(path))
+    except ShipbookError:
+        raise
+    except Exception as exc:  # openpyxl's own refusal: not a workbook we can read
+        raise ShipbookError(f"无法读取工作簿 {path.name}: {exc}", f"cannot read workbook {path.name}: {exc}") from None
+    book = XlsxBook(path, wb)
+    yield book
+    if write and book.changed:
+        safety.safe_save(path, lambda tmp: wb.save(tmp), backups=backups)
+
+
+def save_new(wb: Workbook, path: Path) -> None:
+    """Save a freshly created workbook (no original to back up)."""
+    path = Path(path)
+    if path.exists():
+        raise ShipbookError(f"文件已存在: {path}", f"file exists: {path}")
+    tmp = path.with_name(f".~shipbook-new-{path.name}")
+    try:
+        wb.save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
