@@ -215,15 +215,7 @@ def _calamine_rows(path: Path, sheet: str | None) -> tuple[list[str], str, list[
         wb = CalamineWorkbook.from_filelike(fh)  # format by content, not by extension
         try:
             names = list(wb.sheet_names)
-            default = None
-            try:
-                for meta in wb.sheets_metadata:
-                    if "worksheet" in str(meta.typ).lower() and str(meta.visible).lower().endswith("visible") \
-                            and "hidden" not in str(meta.visible).lower():
-                        default = meta.name
-                        break
-            except Exception:  # noqa: BLE001 -- metadata is a nicety
-                default = None
+            default = _first_visible_worksheet(wb)
             name = _pick_sheet(path, names, sheet, default)
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
         finally:
@@ -234,9 +226,19 @@ def _calamine_rows(path: Path, sheet: str | None) -> tuple[list[str], str, list[
     return names, name, [list(r) for r in rows]
 
 
-def _xlrd_rows(path: Path, sheet: str | None) -> tuple[list[str], str, list[list]]:
-    import datetime as dt
+def _first_visible_worksheet(wb) -> str | None:
+    """The first visible worksheet (not a chart sheet); None when unknown."""
+    try:
+        from python_calamine import SheetTypeEnum, SheetVisibleEnum
+        for meta in wb.sheets_metadata:
+            if meta.typ == SheetTypeEnum.WorkSheet and meta.visible == SheetVisibleEnum.Visible:
+                return meta.name
+    except Exception:  # noqa: BLE001 -- metadata is a nicety
+        pass
+    return None
 
+
+def _xlrd_rows(path: Path, sheet: str | None) -> tuple[list[str], str, list[list]]:
     import xlrd
     book = xlrd.open_workbook(str(path), on_demand=True)
     try:
@@ -261,7 +263,6 @@ def _xlrd_rows(path: Path, sheet: str | None) -> tuple[list[str], str, list[list
                 else:
                     out.append(c.value)
             rows.append(out)
-        del dt
     finally:
         book.release_resources()
     return names, name, rows

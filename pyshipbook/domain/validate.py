@@ -342,10 +342,9 @@ def validate_lines(raw: pd.DataFrame, stock: pd.DataFrame, *, today: dt.date,
 
 def stock_index(stock: pd.DataFrame) -> pd.DataFrame:
     """库存 rows keyed by cleaned SKU, with name and numeric list price (first row wins)."""
-    sku = nz.clean_texts(stock["sku"]) if len(stock) else pd.Series([], dtype=object)
-    out = pd.DataFrame({"name": stock["name"].map(_strip) if len(stock) else [],
-                        "list_price": nz.parse_numbers(stock["list_price"]) if len(stock) else []},
-                       index=sku.values if len(stock) else [])
-    out["list_price"] = out["list_price"].map(lambda v: v if _num(v) else None)
-    out = out[~pd.Index(out.index).isna()]
+    sku = nz.clean_texts(stock["sku"]).tolist()
+    names = stock["name"].map(_strip).tolist()
+    prices = [v if _num(v) else None for v in nz.parse_numbers(stock["list_price"]).tolist()]
+    out = pd.DataFrame({"name": names, "list_price": prices}, index=pd.Index(sku, dtype=object), dtype=object)
+    out = out[[s is not None for s in sku]]
     return out[~out.index.duplicated()]

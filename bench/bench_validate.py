@@ -1,0 +1,109 @@
+"""Benchmark: `validate` end to end vs a plain openpyxl load+save of the same file.
+
+    python bench/bench_validate.py [--sizes 1000 10000 50000] [--repeat 3]
+
+Generates order books (cached in bench/out/), then for each size times:
+  - openpyxl load+save of the book (the floor any openpyxl-based command pays),
+  - `validate` end to end (open, read, check, write, safe save with backup),
+  - validate's compute alone (normalise + checks on frames already read),
+  - address resolution alone (distinct addresses).
+Prints medians and the ratio validate / (load+save). Not a test: nothing asserts speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out"
+
+
+def book_for(n: int) -> Path:
+    from pyshipbook.sample import make_book
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"orders-{n}.xlsx"
+    if not path.exists():
+        t = time.perf_counter()
+        # ~1/3 of lines share a customer address with another line: realistic repeat buyers
+        make_book(path, n_lines=n, seed=n)
+        print(f"  generated {path.name} in {time.perf_counter() - t:.1f}s", flush=True)
+    return path
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    import logging
+    import os
+    os.environ.setdefault("SHIPBOOK_NOW", "2026-11-26T15:00:00")
+    logging.disable(logging.WARNING)
+    import openpyxl
+
+    from pyshipbook.book.schema import ORDERS, STOCK
+    from pyshipbook.book.xlsx import open_book
+    from pyshipbook.domain import address
+    from pyshipbook.domain.validate import stock_index, validate_lines
+    from pyshipbook.identity import Identity
+    from pyshipbook.ops import validate
+    from pyshipbook.ops.common import Context
+
+    ctx = Context(Identity("bench"))
+    address.resolve_addresses(["浙江省杭州市临平区南苑街道1号"])  # parser warm-up, as any long-lived process
+
+    rows = []
+    for n in args.sizes:
+        src = book_for(n)
+        work = Path(tempfile.mkdtemp()) / src.name
+        reps = args.repeat if n <= 20000 else max(1, args.repeat - 1)
+
+        def load_save():
+            wb = openpyxl.load_workbook(work)
+            wb.save(work)
+
+        def run_validate():
+            with open_book(work, backups=1) as book:
+                validate.run(book, ctx)
+
+        shutil.copy(src, work)
+        base = timed(load_save, reps)
+        shutil.copy(src, work)
+        full = timed(run_validate, reps)
+
+        with open_book(src, write=False) as book:
+            orders = book.read_table(ORDERS)
+            stock = stock_index(book.read_table(STOCK).frame)
+        compute = timed(lambda: validate_lines(orders.frame, stock, today=ctx.clock.date()), reps)
+        distinct = orders.frame["address"].dropna().unique()
+        addr = timed(lambda: address.resolve_addresses(distinct), reps)
+        shutil.rmtree(work.parent, ignore_errors=True)
+        m = statistics.median
+        rows.append((n, m(base), m(full), m(full) / m(base), m(compute), m(addr), len(distinct)))
+        print(f"{n:>6} lines: load+save {m(base):6.2f}s  validate {m(full):6.2f}s  ratio {m(full) / m(base):4.2f}  "
+              f"compute {m(compute):5.2f}s  (addresses {m(addr):5.2f}s for {len(distinct)} distinct)", flush=True)
+    print("\n| lines | openpyxl load+save | validate end to end | ratio | compute | of which addresses |")
+    print("|---|---|---|---|---|---|")
+    for n, b, f, r, c, a, d in rows:
+        print(f"| {n} | {b:.2f} s | {f:.2f} s | {r:.2f} | {c:.2f} s | {a:.2f} s ({d} distinct) |")
+
+
+if __name__ == "__main__":
+    main()
