@@ -333,7 +333,8 @@ def _parse_xml(data: bytes):
 def _serialize(root) -> bytes:
     from lxml import etree
 
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    # the declaration as Excel writes it (lxml would use single quotes)
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n' + etree.tostring(root, encoding="UTF-8")
 
 
 def _content_types(root) -> tuple[dict[str, str], dict[str, str]]:
@@ -483,6 +484,10 @@ def _inspect_open(f, size: int, path: Path) -> PackageInfo:
             if ct_info.file_size > MAX_META_XML:
                 raise _refuse(path, f"{CT_PATH} 过大", f"{CT_PATH} is too large")
             defaults, overrides = _content_types(_parse_xml(zf.read(ct_info)))
+            rels_info = next((i for i in infos if i.filename.lower() == ROOT_RELS), None)
+            root_rels = []
+            if rels_info is not None and rels_info.file_size <= MAX_META_XML:
+                root_rels = _relationships(_parse_xml(zf.read(rels_info)))
         except ShipbookError:
             raise
         except Exception:
@@ -491,13 +496,14 @@ def _inspect_open(f, size: int, path: Path) -> PackageInfo:
     wb_ct = _content_type_of("xl/workbook.xml", defaults, overrides)
     has_vba = VBA_PART.lower() in seen
     ribbon_parts = {"customui/customui.xml", "customui/customui14.xml"}
+    ribbon_rels = any(r.get("Type") in RIBBON_RELS for r in root_rels)
     return PackageInfo(
         path=path,
         parts=tuple(names),
         workbook_content_type=wb_ct,
         has_vba=has_vba,
         is_macro=has_vba or wb_ct in MACRO_CTS,
-        has_ribbon=bool(ribbon_parts & seen),
+        has_ribbon=ribbon_rels or bool(ribbon_parts & seen),
     )
 
 
@@ -837,7 +843,10 @@ def _verify(tmp: Path, book: Path, expect_vba: bool) -> None:
         raise fail(".xlsx 文件中不能含有宏", "an .xlsx file must not contain macros")
     with zipfile.ZipFile(tmp) as zf:
         have = set(zf.namelist())
-        bad = zf.testzip()
+        try:
+            bad = zf.testzip()
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise fail(f"部件数据损坏（{exc}）", f"damaged part data ({exc})") from None
         if bad is not None:
             raise fail(f"部件 {bad} 校验和错误", f"part {bad} has a bad CRC")
         for source, rels_name in ((None, ROOT_RELS), ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")):

@@ -270,22 +270,36 @@ def _xlrd_rows(path: Path, sheet: str | None) -> tuple[list[str], str, list[list
 
 # -- text ------------------------------------------------------------------------
 def decode(data: bytes, name: str = "") -> tuple[str, str]:
-    """(text, encoding): UTF-16 by BOM, else UTF-8 (strict, BOM optional), else GB18030 (strict)."""
+    """(text, encoding): UTF-16 by BOM, else UTF-8 (strict, BOM optional), else GB18030 (strict).
+
+    Many NUL bytes (>10 %) mean UTF-16 without a BOM, or a binary file; a stray NUL in text is kept.
+    """
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             pass
-    elif b"\x00" not in data:
-        try:
-            enc = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
-            return data.decode("utf-8-sig"), enc
-        except UnicodeDecodeError:
-            pass
-        try:
-            return data.decode("gb18030"), "gb18030"
-        except UnicodeDecodeError:
-            pass
+    else:
+        sample = data[:65536]
+        nuls = sample.count(0)
+        if nuls > max(2, len(sample) // 10):
+            even, odd = sample[0::2].count(0), sample[1::2].count(0)
+            enc = "utf-16-le" if odd > 4 * even else "utf-16-be" if even > 4 * odd else None
+            if enc:
+                try:
+                    return data.decode(enc), enc
+                except UnicodeDecodeError:
+                    pass
+        else:
+            try:
+                enc = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+                return data.decode("utf-8-sig"), enc
+            except UnicodeDecodeError:
+                pass
+            try:
+                return data.decode("gb18030"), "gb18030"
+            except UnicodeDecodeError:
+                pass
     raise _refuse(f"无法识别 {name} 的文字编码 (支持 UTF-8、GBK/GB18030、UTF-16), 或它不是文本文件",
                   f"cannot decode {name}: not UTF-8, GBK/GB18030 or UTF-16 text")
 

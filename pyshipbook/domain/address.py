@@ -34,6 +34,7 @@ __all__ = ["Region", "region_matches", "resolve_addresses", "resolve_with_hint"]
 _AMBIGUOUS = "存在歧义"
 _CONTRADICTORY = "待核验"
 _INCOMPLETE = "未完整识别"
+_NOT_A_DISTRICT = frozenset({"地点名称", "历史管理名称", _CONTRADICTORY})
 _MUNICIPALITIES = frozenset({"北京市", "上海市", "天津市", "重庆市"})
 
 
@@ -136,7 +137,8 @@ def _judge(p: str, c: str, a: str, p_pos: int, c_pos: int) -> Region:
             status, note, suggestion = _status_map().get((p, c, a), ("现行名称", "", ""))
             if suggestion and suggestion not in note:
                 note = f"{note}（现行名称建议：{suggestion}）" if note else f"现行名称建议：{suggestion}"
-            return Region(p, c, a, True, False, note, status)
+            # legacy place names (农场, 园区, unconfirmed 街道) are kept out of the district column
+            return Region(p, c, a if status not in _NOT_A_DISTRICT else None, True, False, note, status)
         if a:
             return Region(p, c, None, True, False, f"区县“{a}”不属于{p}{c}，已忽略区县", _CONTRADICTORY)
         return Region(p, c, None, True, False, "", _INCOMPLETE)

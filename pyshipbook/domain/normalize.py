@@ -252,7 +252,7 @@ def parse_int(v: Any) -> int | None | _Invalid:
 
 _EXCEL_EPOCH: Final = datetime(1899, 12, 30)
 _SERIAL_MIN: Final = 20000  # 1954-10-03
-_SERIAL_MAX: Final = 80000  # 2119-01-10
+_SERIAL_MAX: Final = 80000  # 2119-01-11
 
 
 def excel_serial_to_datetime(serial: float) -> datetime | _Invalid:
