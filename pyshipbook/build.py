@@ -38,7 +38,10 @@ from xml.sax.saxutils import escape, quoteattr
 from .errors import ShipbookError
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = ROOT / "templates"
+# templates/ of the source checkout; a copy inside the package (pyshipbook/templates) wins when present,
+# so an installed (non-editable) package can carry its own.
+TEMPLATES = next((p for p in (Path(__file__).resolve().parent / "templates", ROOT / "templates") if p.is_dir()),
+                 ROOT / "templates")
 RIBBON_TEMPLATE = TEMPLATES / "ribbon" / "customUI.xml.tmpl"
 SHIM_SOURCE = TEMPLATES / "vba" / "Shipbook.bas"
 DEFAULT_OUT = ROOT / "shipbook.xlsm"
@@ -46,6 +49,11 @@ DEFAULT_OUT = ROOT / "shipbook.xlsm"
 #: Every date in the package (zip entries, docProps/core.xml). Fixed, so two builds are identical.
 BUILD_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 AUTHOR = "shipbook"
+
+#: The pinned versions (pyproject.toml, extra "build"): the xlwings VBA module in the workbook must match the
+#: xlwings that users' Python runs, and step 2 relies on pyOpenVBA 6.5 internals (see _build_vba).
+XLWINGS_VERSION = "0.37.8"
+PYOPENVBA_VERSION = "6.5.0"
 
 QUICKSTART_NAME = "quickstart_standalone.xlsm"
 QUICKSTART_DEMO_SHEET = "Sheet1"
@@ -122,6 +130,10 @@ def quickstart_path() -> Path:
     except ImportError:
         raise ShipbookError("缺少 xlwings, 无法构建 .xlsm (pip install -e '.[build]')",
                             "xlwings is missing, cannot build an .xlsm (pip install -e '.[build]')") from None
+    if xlwings.__version__ != XLWINGS_VERSION:
+        raise ShipbookError(f"需要 xlwings {XLWINGS_VERSION}, 已安装 {xlwings.__version__} (pip install -e '.[build]')",
+                            f"xlwings {XLWINGS_VERSION} is needed, {xlwings.__version__} is installed"
+                            " (pip install -e '.[build]')")
     path = Path(xlwings.__file__).parent / QUICKSTART_NAME
     if not path.is_file():
         raise ShipbookError(f"xlwings {xlwings.__version__} 没有附带 {QUICKSTART_NAME}",
@@ -177,7 +189,10 @@ def ribbon_xml() -> bytes:
     text = string.Template(_template(RIBBON_TEMPLATE)).substitute(
         tab_label=escape(TAB_LABEL), tab_keytip=escape(TAB_KEYTIP), groups="\n".join(blocks))
     data = text.encode("utf-8")
-    etree.fromstring(data)  # well-formed, or the build stops here
+    root = etree.fromstring(data)  # well-formed, or the build stops here
+    if root.tag != f"{{{NS_CUSTOMUI}}}customUI":
+        raise ShipbookError(f"{RIBBON_TEMPLATE.name} 不是 2006 customUI",
+                            f"{RIBBON_TEMPLATE.name} is not a 2006 customUI")
     return data
 
 
@@ -239,6 +254,18 @@ def _build_sheets(quickstart: Path, out: Path) -> None:
 
 
 # --- step 2: VBA project (pyOpenVBA) --------------------------------------------------------------
+def _check_pyopenvba() -> None:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        found = version("pyopenvba")
+    except PackageNotFoundError:
+        found = None
+    if found != PYOPENVBA_VERSION:
+        raise ShipbookError(f"需要 pyOpenVBA {PYOPENVBA_VERSION}, 已安装 {found} (pip install -e '.[build]')",
+                            f"pyOpenVBA {PYOPENVBA_VERSION} is needed, {found} is installed"
+                            " (pip install -e '.[build]')")
+
+
 def _build_vba(path: Path) -> None:
     from pyopenvba import ExcelFile, VBAModuleKind
 
@@ -309,7 +336,7 @@ def _with_ribbon_rel(xml: bytes) -> bytes:
         if rel.get("Type") in (REL_UI, "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"):
             root.remove(rel)
     etree.SubElement(root, f"{{{ns}}}Relationship", Id=RIBBON_REL_ID, Type=REL_UI, Target=RIBBON_PART)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n' + etree.tostring(root, encoding="UTF-8")
 
 
 def _check_content_types(xml: bytes) -> None:
@@ -380,6 +407,7 @@ def build_bytes() -> bytes:
     """The workbook's bytes (the same on every run with the same pinned libraries)."""
     import tempfile
     quickstart = quickstart_path()
+    _check_pyopenvba()
     ribbon = ribbon_xml()
     shim_source()  # fail on a bad template before doing any work
     with tempfile.TemporaryDirectory(prefix="shipbook-build-") as tmp:

@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..errors import ShipbookError
@@ -75,6 +76,7 @@ class XlsxBook:
         self.wb = wb
         self.changed = False
         self._read: dict[str, pd.DataFrame] = {}
+        self._cols: dict[str, tuple[int, dict[str, int]]] = {}
 
     # -- sheets -------------------------------------------------------------
     def has_sheet(self, sheet: Sheet) -> bool:
@@ -128,7 +130,6 @@ class XlsxBook:
         frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), columns=keys, dtype=object)
         formula_cells = self._formulas(ws, sheet, frame, cols)
         self._read[sheet.key] = frame.copy()
-        self._cols = getattr(self, "_cols", {})
         self._cols[sheet.key] = (header_row, cols)
         return Table(sheet, frame, set(cols), formula_cells, header_row)
 
@@ -169,24 +170,24 @@ class XlsxBook:
     def write_columns(self, table: Table, frame: pd.DataFrame) -> int:
         sheet = table.sheet
         ws = self._ws(sheet)
-        self._cols = getattr(self, "_cols", {})
         cols = self._ensure_columns(ws, sheet, list(frame.columns))
         before = self._read.get(sheet.key)
+        rows = frame.index.tolist()
         changed = 0
         for key in frame.columns:
             kind = sheet.column(key).kind
             fmt = NUMBER_FORMATS[kind]
             c = cols[key]
-            protected = table.formula_cells.get(key, set()) if kind != "text" else set()
-            old = before[key] if before is not None and key in before else None
-            for r, v in frame[key].items():
+            formulas = table.formula_cells.get(key, set())
+            protected = formulas if kind != "text" else set()
+            old = dict(zip(before.index.tolist(), before[key].tolist())) if before is not None \
+                and key in before else {}
+            for r, v in zip(rows, frame[key].tolist()):
                 if r in protected:
                     continue
-                if old is not None and r in old.index and _same(old.at[r], v) \
-                        and r not in table.formula_cells.get(key, ()):
+                if r in old and r not in formulas and _same(old[r], v):
                     continue
-                cell = ws.cell(r, c)
-                _set(cell, v, kind, fmt)
+                _set(ws.cell(r, c), v, kind, fmt)
                 changed += 1
             if before is not None:  # later writes in this session diff against what is now there
                 before.loc[frame.index.intersection(before.index), key] = frame[key]
@@ -196,16 +197,16 @@ class XlsxBook:
 
     def append_rows(self, sheet: Sheet, frame: pd.DataFrame) -> int:
         ws = self._ws(sheet, create=True)
-        self._cols = getattr(self, "_cols", {})
         cols = self._ensure_columns(ws, sheet, list(frame.columns))
-        r = _last_used_row(ws, cols) + 1
+        targets = [(cols[k], sheet.column(k).kind) for k in frame.columns]
+        r = _last_used_row(ws) + 1
         for rec in frame.itertuples(index=False):
-            for key, v in zip(frame.columns, rec):
-                kind = sheet.column(key).kind
-                _set(ws.cell(r, cols[key]), v, kind, NUMBER_FORMATS[kind])
+            for (c, kind), v in zip(targets, rec):
+                _set(ws.cell(r, c), v, kind, NUMBER_FORMATS[kind])
             r += 1
         if len(frame):
             self.changed = True
+            self._read.pop(sheet.key, None)  # what was read no longer describes the sheet
         return len(frame)
 
     def replace_rows(self, sheet: Sheet, frame: pd.DataFrame) -> int:
@@ -213,7 +214,6 @@ class XlsxBook:
         header_row, cols = self._header(ws, sheet)
         if ws.max_row > header_row:
             ws.delete_rows(header_row + 1, ws.max_row - header_row)
-        self._cols = getattr(self, "_cols", {})
         self._cols[sheet.key] = (header_row, cols)
         self.changed = True
         return self.append_rows(sheet, frame)
@@ -297,6 +297,8 @@ def _set(cell, v, kind: str, fmt: str) -> None:
         return
     if isinstance(v, pd.Timestamp):
         v = v.to_pydatetime()
+    if isinstance(v, str):  # a cell cannot hold XML-illegal control characters
+        v = ILLEGAL_CHARACTERS_RE.sub("", v)
     cell.value = v
     if isinstance(v, str):
         # text that looks like a formula stays text (openpyxl would make it one)
@@ -306,13 +308,9 @@ def _set(cell, v, kind: str, fmt: str) -> None:
             cell.number_format = fmt
 
 
-def _last_used_row(ws, cols: dict[str, int]) -> int:
-    col_idx = sorted(cols.values())
-    last = 0
-    for r, values in enumerate(ws.iter_rows(min_row=1, max_col=max(col_idx, default=1), values_only=True), 1):
-        if any(not _blank(values[c - 1]) for c in col_idx if c - 1 < len(values)):
-            last = r
-    return last
+def _last_used_row(ws) -> int:
+    """The last row holding a value in any column (formatting alone does not count)."""
+    return max((r for (r, _), cell in ws._cells.items() if cell.value is not None), default=0)
 
 
 def _cached_values(path: Path, sheet_name: str, col: int, rows: list[int]) -> dict[int, object]:
@@ -403,9 +401,13 @@ def open_book(path: str | Path, *, write: bool = True, backups: int = 10) -> Ite
     except Exception as exc:  # openpyxl's own refusal: not a workbook we can read
         raise ShipbookError(f"无法读取工作簿 {path.name}: {exc}", f"cannot read workbook {path.name}: {exc}") from None
     book = XlsxBook(path, wb)
-    yield book
-    if write and book.changed:
-        safety.safe_save(path, lambda tmp: wb.save(tmp), backups=backups)
+    try:
+        yield book
+        if write and book.changed:
+            safety.safe_save(path, lambda tmp: wb.save(tmp), backups=backups)
+    finally:
+        if getattr(wb, "vba_archive", None) is not None:  # openpyxl never closes it
+            wb.vba_archive.close()
 
 
 def save_new(wb: Workbook, path: Path) -> None:

