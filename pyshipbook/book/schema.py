@@ -175,9 +175,15 @@ SETTINGS = Sheet("settings", "设置", (
     _c("note", "说明", width=50),
 ))
 
+DASHBOARD = Sheet("dashboard", "看板", (
+    _c("item", "项目", width=24),
+    _c("value", "数值", "number", 12),
+    _c("note", "说明", width=40),
+), owned_by_macros=True)
+
 # Contract order: the order `shipbook new` creates them in.
 SHEETS: tuple[Sheet, ...] = (ORDERS, STOCK, SLIPS, SLIP_LINES, SIGNATURES, WAYBILLS, TRACKING,
-                             SHORTAGES, DAILY, LOG, SETTINGS)
+                             SHORTAGES, DAILY, DASHBOARD, LOG, SETTINGS)
 BY_KEY = {s.key: s for s in SHEETS}
 
 
