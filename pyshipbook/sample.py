@@ -117,9 +117,15 @@ def _add_problems(rows: list[dict], rnd: random.Random) -> None:
         return
     picks = rnd.sample(range(len(rows)), 18)
     r = iter(picks)
-    rows[next(r)]["phone"] = "１３８ ００１３ ８０００"                   # full-width, spaces: fixed silently
-    rows[next(r)]["phone"] = "+86 139-1234-5678"                         # +86 and dashes: fixed silently
-    rows[next(r)]["phone"] = "1381234"                                   # phone.invalid
+
+    def whole_order(i: int, **values) -> None:  # order-level fields change on every line of the order
+        for row in rows:
+            if row["order_id"] == rows[i]["order_id"]:
+                row.update(values)
+
+    whole_order(next(r), phone="１３８ ００１３ ８０００")                # full-width, spaces: fixed silently
+    whole_order(next(r), phone="+86 139-1234-5678")                    # +86 and dashes: fixed silently
+    whole_order(next(r), phone="1381234")                              # phone.invalid
     rows[next(r)]["recipient"] = ""                                      # recipient.missing
     rows[next(r)]["sku"] = "WS9999"                                      # sku.unknown
     rows[next(r)]["qty"] = 0                                             # qty.invalid
@@ -133,9 +139,8 @@ def _add_problems(rows: list[dict], rnd: random.Random) -> None:
     rows[next(r)]["ordered_at"] = "2026/11/26 9:71"                      # date.invalid
     rows[next(r)]["ordered_at"] = "2026年11月26日 10:45"                 # text date: fixed silently
     rows[next(r)]["remark"] = "=HYPERLINK(\"http://example.com\",\"点我\")"  # cell.formula
-    rows[next(r)]["address"] = "朝阳区建国路88号"                         # address.unresolved (ambiguous)
-    i = next(r)
-    rows[i]["province"], rows[i]["city"] = "江苏省", "南京市"              # region.mismatch if elsewhere
+    whole_order(next(r), address="朝阳区建国路88号")                     # address.unresolved (ambiguous)
+    whole_order(next(r), province="江苏省", city="南京市")                 # region.mismatch if elsewhere
     i = next(r)
     rows[i]["address"] = ""                                              # address.missing
     i = next(r)
@@ -146,7 +151,8 @@ def _add_problems(rows: list[dict], rnd: random.Random) -> None:
     later["sku"] = "WS1001" if rows[i]["sku"] != "WS1001" else "WS1002"
     later["phone"] = "13900000000"
     rows.insert(i + 1, later)                                            # order.inconsistent
-    rows[next(r)]["unit_price"] = "￥1,299.00"                           # money as text: fixed
+    i = next(r)
+    rows[i]["unit_price"] = f"￥{rows[i]['unit_price']:,.2f}"             # money as text: fixed silently
 
 
 EXPORT_HEADERS = [  # a WeChat-shop-like export: platform names, not ours

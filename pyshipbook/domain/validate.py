@@ -167,7 +167,9 @@ def _fill_from_stock(lines: Lines) -> None:
 
 def _fill_amount(lines: Lines) -> None:
     q, p = lines.parsed["qty"], lines.parsed["unit_price"]
-    computed = pd.Series([round(a * b, 2) if _num(a) and _num(b) else None for a, b in zip(q, p)],
+    # only from a valid qty and price: an invalid one is already reported, not compounded
+    computed = pd.Series([round(a * b, 2) if _num(a) and a > 0 and _num(b) and b >= 0 else None
+                          for a, b in zip(q, p)],
                          index=q.index, dtype=object)
     lines.parsed["amount_computed"] = computed
     fill = _blank(lines.norm["amount"]) & ~_blank(computed)
@@ -280,8 +282,8 @@ def check_orders_consistent(lines: Lines) -> list[Problem]:
     if norm.empty:
         return out
     for key in ("recipient", "phone", "address"):
-        values = norm[key].map(lambda v: "" if v is None else str(v))
-        n = values.groupby(norm["order_id"]).transform("nunique")
+        # blanks are reported as missing, not as a disagreement
+        n = norm[key].map(lambda v: None if v is None else str(v)).groupby(norm["order_id"]).transform("nunique")
         out += [Problem(r, "order.inconsistent", HEADER[key]) for r in _rows(n > 1)]
     return out
 

@@ -148,6 +148,19 @@ def test_order_lines_that_disagree_are_inconsistent(book_with):
     assert rows == {2, 3}
 
 
+def test_a_blank_on_one_line_is_missing_not_inconsistent(book_with):
+    path = book_with([good_line(), good_line(sku="WS1002", unit_price=59.0, amount=118.0, recipient=None)])
+    code, data = validate(path)
+    assert code == 1
+    assert sorted(p["code"] for p in data["problems"]) == ["recipient.missing"]
+
+
+def test_invalid_qty_is_not_also_an_amount_mismatch(book_with):
+    path = book_with([good_line(qty=0)])
+    _, data = validate(path)
+    assert [p["code"] for p in data["problems"]] == ["qty.invalid"]
+
+
 def test_inconsistency_is_judged_after_normalising(book_with):
     # the same phone written two ways is the same phone
     path = book_with([good_line(), good_line(sku="WS1002", unit_price=59.0, amount=118.0,
