@@ -174,6 +174,9 @@ def _table(path: Path, fmt: str, rows: list[list], header_idx: int, first_row_no
 
 # -- Excel -----------------------------------------------------------------------
 def _read_excel(path: Path, key_of: KeyOf, sheet: str | None, ole2: bool) -> RawTable:
+    if not ole2:  # a zip package: same zip-bomb and XML-entity checks as a book (calamine has none)
+        from .safety import inspect_package
+        inspect_package(path)
     try:
         names, name, rows = _calamine_rows(path, sheet)
     except ShipbookError:
