@@ -45,6 +45,12 @@ PLACES = [
     ("重庆市", "重庆市", "渝北区", "金开大道"), ("天津市", "天津市", "和平区", "南京路"),
     ("辽宁省", "沈阳市", "和平区", "南京北街"), ("云南省", "昆明市", "五华区", "东风西路"),
 ]
+# street names, combined with PLACES for realistic variety (a region key is everything before the number)
+ROADS = ["人民", "解放", "中山", "建设", "和平", "新华", "文化", "胜利", "光明", "青年", "朝阳", "幸福", "长江",
+         "黄河", "滨江", "湖滨", "环城", "迎宾", "学府", "科技", "创业", "府前", "东风", "南京", "北京", "上海",
+         "延安", "五一", "团结", "友谊", "振兴", "繁荣", "花园", "金桥", "银河", "星光", "明珠", "翠湖", "紫荆",
+         "丹桂", "龙井", "凤凰", "麒麟", "锦绣", "天府", "雁塔", "太白", "珠江", "海滨", "松江"]
+ROAD_KINDS = ["路", "街", "大道", "东路", "西路", "南路", "北路", "巷"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞雪梅琳晨宇浩然欣怡子涵"
 NICKS = ["小确幸", "阳光", "Lily", "晴天", "一只猫", "安然", "Coco", "木子", "樱桃", "蓝天白云", "糖糖", "Grace"]
@@ -88,6 +94,8 @@ def order_rows(n_lines: int = 200, n_skus: int = 40, day: dt.date = dt.date(2026
         order_id = f"{day:%y%m%d}{n:06d}"
         name, phone = _person(rnd)
         prov, city, dist, street = rnd.choice(PLACES)
+        if rnd.random() < 0.8:  # most buyers live off the few well-known streets
+            street = f"{rnd.choice(ROADS)}{rnd.choice(ROAD_KINDS)}"
         house = f"{rnd.randint(1, 999)}号{rnd.randint(1, 30)}栋{rnd.randint(101, 2808)}室"
         ordered = start + dt.timedelta(seconds=rnd.randint(0, 24 * 3600 - 1))
         pay = rnd.choices(["已付款", "未付款", "货到付款"], [85, 8, 7])[0]

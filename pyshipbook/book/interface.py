@@ -47,6 +47,30 @@ class Highlight:
     severity: str  # "error" | "warning"
 
 
+@dataclass(frozen=True)
+class ChartSpec:
+    """A native chart drawn from a sheet's own cells; plain data, each adapter draws it its own way.
+
+    One series: values from column `value_key`, category labels from column
+    `category_key`, Excel rows first_row..last_row (inclusive) of the sheet.
+    anchor: top-left cell ("E2"); blank = beside the table (two columns right
+    of its last column, at the header row).
+    """
+
+    title: str
+    category_key: str
+    value_key: str
+    first_row: int
+    last_row: int
+    kind: str = "bar"            # "bar" (vertical columns) | "line"
+    series_title: str = ""
+    x_title: str = ""
+    y_title: str = ""
+    anchor: str = ""
+    width_cm: float = 18.0
+    height_cm: float = 8.0
+
+
 @runtime_checkable
 class Book(Protocol):
     """What an operation may do with a workbook."""
@@ -78,3 +102,6 @@ class Book(Protocol):
 
     def set_highlights(self, table: Table, check_key: str, highlights: list[Highlight]) -> None:
         """Make cells named by problems in `check_key` show a fill colour."""
+
+    def set_charts(self, sheet: Sheet, charts: list[ChartSpec]) -> None:
+        """Replace every chart on a macro-owned sheet by these (rebuilt each run, never stacked)."""

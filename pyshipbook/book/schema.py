@@ -73,6 +73,10 @@ ORDERS = Sheet("orders", "订单", (
     _c("tracking_no", "快递单号", width=18, aliases=("运单号", "物流单号", "运单号码")),
     _c("shipped_at", "发货时间", "datetime", 17),
     _c("delivered_at", "签收时间", "datetime", 17),
+    # the stock ledger (macros only): what this line reserved in 库存 when it was allocated. 已分配 of
+    # a SKU is always the sum of 配货数量 over lines that hold stock (HOLDING_STATUSES) with that 配货编码.
+    _c("alloc_sku", "配货编码", width=12),
+    _c("alloc_qty", "配货数量", "integer", 8),
 ))
 
 STOCK = Sheet("stock", "库存", (
@@ -146,6 +150,7 @@ SHORTAGES = Sheet("shortages", "缺货", (
     _c("safety_stock", "安全库存", "integer", 9),
     _c("suggested", "建议生产/采购", "integer", 12),
     _c("orders", "等待订单", width=30),
+    _c("kind", "类型", width=10),   # SHORT_KIND (orders wait on it) or REPLENISH_KIND (below 安全库存)
 ), owned_by_macros=True)
 
 DAILY = Sheet("daily", "订货明细单", (
@@ -208,6 +213,8 @@ SETTINGS_ROWS: tuple[Setting, ...] = (
     Setting("complete_after_days", "签收后完成天数", "7", "签收后多少天自动完成 / days after delivery"),
     Setting("import_mapping", "导入列映射", "",
             "额外的导入表头映射, 如 收货手机=phone; 宝贝编码=sku / extra import header aliases"),
+    Setting("last_slip_no", "末张出库单号", "",
+            "生成出库单时自动填写, 编号永不重复使用; 请勿修改 / kept by 生成出库单 so slip numbers are never reused"),
 )
 SETTING_BY_ITEM = {s.item: s for s in SETTINGS_ROWS}
 SETTING_BY_KEY = {s.key: s for s in SETTINGS_ROWS}
@@ -233,6 +240,8 @@ S_CANCELLED = "已取消"
 S_AFTER_SALES = "售后"
 STATUSES = (S_PENDING_CHECK, S_CHECK_FAILED, S_AWAIT_PAYMENT, S_AWAIT_ALLOC, S_SHORT, S_ALLOCATED,
             S_ON_SLIP, S_AWAIT_SHIP, S_SHIPPED, S_DELIVERED, S_COMPLETED, S_CANCELLED, S_AFTER_SALES)
+# Lines that hold stock: allocated and not yet shipped (the stock ledger counts only these).
+HOLDING_STATUSES = frozenset({S_ALLOCATED, S_ON_SLIP, S_AWAIT_SHIP})
 # Statuses that validate may (re)compute: nothing has been reserved or shipped yet.
 VALIDATION_STATUSES = frozenset({"", S_PENDING_CHECK, S_CHECK_FAILED, S_AWAIT_PAYMENT, S_AWAIT_ALLOC})
 
@@ -255,3 +264,12 @@ def header_lookup(sheet: Sheet, extra: dict[str, str] | None = None) -> dict[str
     for name, key in (extra or {}).items():
         out[normalise_header(name)] = key
     return out
+
+
+# 出库单 (slips): states, the print sheet, the number format.
+SLIP_AWAIT_SIGNATURE = "待签字"
+SLIP_PREFIX = "CK"                 # CKyyyymmdd-NNN
+SLIP_PRINT_SHEET = "出库单打印"     # one slip at a time, rebuilt by 打印 (not a contract table: free layout)
+# 缺货 类型
+SHORT_KIND = "缺货"                # short orders wait on this SKU
+REPLENISH_KIND = "补货"            # 可用 fell below 安全库存

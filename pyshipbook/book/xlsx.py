@@ -25,7 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..errors import ShipbookError
 from . import safety
-from .interface import Highlight, Table
+from .interface import ChartSpec, Highlight, Table
 from .schema import (CARRIERS, CHANNELS, ORDERS, PAYMENT_STATUSES, SETTING_BY_ITEM, SETTING_BY_KEY,
                      SETTINGS, SETTINGS_ROWS, SHEETS, STATUSES, Sheet, header_lookup, normalise_header)
 
@@ -54,17 +54,18 @@ def _blank(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v == "")
 
 
-def _same(a, b) -> bool:
-    if _blank(a) and _blank(b):
-        return True
-    if _blank(a) or _blank(b):
-        return False
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) \
-            and not isinstance(b, bool):
-        return abs(float(a) - float(b)) < 1e-9
-    if type(a) is not type(b) and not (isinstance(a, dt.datetime) and isinstance(b, dt.datetime)):
-        return False
-    return a == b
+def _differs(old: pd.Series | None, new: pd.Series) -> dict[int, bool]:
+    """Row -> whether the new value differs from what the cell held (blank == blank)."""
+    if old is None:
+        return dict.fromkeys(new.index.tolist(), True)
+    o, n = old.astype(object), new.astype(object)
+    both_blank = o.map(_blank) & n.map(_blank)
+    equal = (o == n).astype(bool)
+    same_type = [type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float))
+                                        and not isinstance(a, bool) and not isinstance(b, bool))
+                 for a, b in zip(o.tolist(), n.tolist())]
+    keep = both_blank | (equal & pd.Series(same_type, index=o.index))
+    return dict(zip(o.index.tolist(), (~keep).tolist()))
 
 
 class XlsxBook:
@@ -116,17 +117,19 @@ class XlsxBook:
             raise ShipbookError(f"工作表「{sheet.name}」缺少列: {names}",
                                 f"sheet '{sheet.name}' lacks column(s): {', '.join(missing)}")
         keys = sheet.keys
-        idx = [cols.get(k) for k in keys]
-        rows, data = [], []
-        width = max((c for c in cols.values()), default=0)
-        if width:
-            for r, values in enumerate(ws.iter_rows(min_row=header_row + 1, max_col=width, values_only=True),
-                                       header_row + 1):
-                rec = [values[i - 1] if i else None for i in idx]
-                if all(_blank(v) for v in rec):
-                    continue
-                rows.append(r)
-                data.append(rec)
+        # one pass over the sheet's cell store: iter_rows builds every cell of the rectangle
+        slot = {c: i for i, c in enumerate(cols.get(k) for k in keys) if c}
+        body: dict[int, list] = {}
+        for (r, c), cell in ws._cells.items():
+            i = slot.get(c)
+            if i is None or r <= header_row or _blank(cell.value):
+                continue
+            rec = body.get(r)
+            if rec is None:
+                rec = body[r] = [None] * len(keys)
+            rec[i] = cell.value
+        rows = sorted(body)
+        data = [body[r] for r in rows]
         frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), columns=keys, dtype=object)
         formula_cells = self._formulas(ws, sheet, frame, cols)
         self._read[sheet.key] = frame.copy()
@@ -180,12 +183,11 @@ class XlsxBook:
             c = cols[key]
             formulas = table.formula_cells.get(key, set())
             protected = formulas if kind != "text" else set()
-            old = dict(zip(before.index.tolist(), before[key].tolist())) if before is not None \
-                and key in before else {}
-            for r, v in zip(rows, frame[key].tolist()):
-                if r in protected:
-                    continue
-                if r in old and r not in formulas and _same(old[r], v):
+            new = frame[key]
+            todo = _differs(before[key].reindex(new.index) if before is not None and key in before else None,
+                            new)
+            for r, v in zip(rows, new.tolist()):
+                if r in protected or not (todo[r] or r in formulas):
                     continue
                 _set(ws.cell(r, c), v, kind, fmt)
                 changed += 1
@@ -279,6 +281,44 @@ class XlsxBook:
         for rng, rule, _ in sorted(wanted, key=lambda w: w[2] != "error"):
             ws.conditional_formatting.add(rng, rule)
         self.changed = True
+
+    # -- charts -------------------------------------------------------------
+    def set_charts(self, sheet: Sheet, charts: list[ChartSpec]) -> None:
+        ws = self._ws(sheet, create=True)
+        header_row, cols = self._cols.get(sheet.key) or self._header(ws, sheet)
+        if not ws._charts and not charts:
+            return
+        ws._charts = []
+        for spec in charts:
+            chart = _chart(ws, spec, header_row, cols)
+            ws.add_chart(chart, chart.anchor)
+        self.changed = True
+
+
+def _chart(ws, spec: ChartSpec, header_row: int, cols: dict[str, int]):
+    """An openpyxl chart for a ChartSpec (text categories as a string reference)."""
+    from openpyxl.chart import BarChart, LineChart, Reference, Series
+    from openpyxl.chart.data_source import AxDataSource, StrRef
+
+    if spec.kind not in ("bar", "line"):
+        raise ValueError(f"chart kind {spec.kind!r}")
+    chart = BarChart() if spec.kind == "bar" else LineChart()
+    if spec.kind == "bar":
+        chart.type = "col"
+    chart.title = spec.title
+    chart.legend = None
+    chart.width, chart.height = spec.width_cm, spec.height_cm
+    chart.x_axis.title = spec.x_title or None
+    chart.y_axis.title = spec.y_title or None
+    chart.x_axis.delete = False  # openpyxl 3.1 hides the axes unless told otherwise
+    chart.y_axis.delete = False
+    values = Reference(ws, min_col=cols[spec.value_key], min_row=spec.first_row, max_row=spec.last_row)
+    series = Series(values, title=spec.series_title or None)
+    cat = Reference(ws, min_col=cols[spec.category_key], min_row=spec.first_row, max_row=spec.last_row)
+    series.cat = AxDataSource(strRef=StrRef(f=str(cat)))
+    chart.series.append(series)
+    chart.anchor = spec.anchor or f"{get_column_letter(max(cols.values(), default=1) + 2)}{header_row}"
+    return chart
 
 
 def _setting_text(v) -> str:

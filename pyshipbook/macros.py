@@ -1,0 +1,316 @@
+"""The ribbon's Python side: what each 发货 button does in Excel.
+
+Every button calls the VBA shim, which runs
+``RunPython "import pyshipbook.macros as m; m.click('<button id>')"`` — a
+fresh Python per click. `click` maps the button (buttons.BUTTONS) to the
+operation the ``shipbook`` command runs, ``ops.<Button.operation>.run(book,
+ctx, **inputs)``, on the open workbook through the xlwings adapter
+(book/live.py) instead of the openpyxl one: the two paths share every line
+of business logic.
+
+A click, step by step:
+
+1. the button's ops module is found; a button whose module is not in this
+   version says so in a message box (``not available in this version``);
+2. **ButtonInput**: the inputs its ``run`` needs beyond (book, ctx) are
+   gathered through Excel — the import file from Excel's Open dialog, the
+   slip from the selected row of 出库单 … (`INPUTS`, below). Cancelling a
+   dialog stops quietly; a wrong selection says what to select;
+3. the operation runs with screen updating off, calculation manual and
+   events off (restored afterwards, also on error), progress in the status
+   bar;
+4. its summary (Chinese, then English) is shown in a message box.
+
+Nothing escapes `click`: a ShipbookError becomes its bilingual message, any
+other error a bilingual "internal error" box naming a log file with the
+details — never a Python traceback window (RunPython shows one only when
+Python exits non-zero).
+
+Adding an input for a button: write ``def gather_x(live, ui, button) ->
+value`` (read the book through ``live``, ask through ``ui``; raise
+`Cancelled` to stop quietly, ShipbookError to explain) and add
+``ButtonInput("param", gather_x)`` to ``INPUTS[button id]``; ``param`` is the
+keyword of the module's ``run``. A test checks every gathered param is one
+``run`` accepts and every required parameter of ``run`` is gathered.
+
+Importing this module must stay cheap (RunPython pays it on every click):
+pandas, openpyxl and xlwings are imported inside functions only (a test
+checks a fresh ``import pyshipbook.macros`` loads none of them).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+from .buttons import BUTTONS, BY_ID, Button
+from .errors import ShipbookError
+
+OPS_PACKAGE = "pyshipbook.ops"
+MAX_PROBLEMS_SHOWN = 5
+
+
+class Cancelled(Exception):
+    """The user cancelled an input: the click stops quietly, nothing was changed."""
+
+
+@dataclass(frozen=True)
+class ButtonInput:
+    """One keyword argument of a button's ``run``, gathered through Excel before the operation starts.
+
+    gather(live, ui, button) -> value: `live` is the LiveBook (read tables through it), `ui` the
+    ExcelUI (dialogs, the selected cell). Raise Cancelled to stop quietly, ShipbookError to explain.
+    """
+
+    param: str
+    gather: Callable
+    zh: str = ""
+    en: str = ""
+
+
+# -- input gatherers -------------------------------------------------------------------------------
+IMPORT_FILTER = ("订单导出 Order exports (*.xlsx;*.xlsm;*.xls;*.csv;*.txt),*.xlsx;*.xlsm;*.xls;*.csv;*.txt,"
+                 "所有文件 All files (*.*),*.*")
+
+
+def ask_import_file(live, ui, button: Button) -> str:
+    """The shop / WeChat export to import, from Excel's Open dialog."""
+    path = ui.ask_open_file(f"{button.label}: 选择订单导出文件 / choose the shop's export", IMPORT_FILTER)
+    if not path:
+        raise Cancelled()
+    from .book import sources
+    sources.check_file(path)  # a clear refusal before anything is read
+    return str(path)
+
+
+def selected_slip(live, ui, button: Button) -> str:
+    """The 出库单号 of the row selected on 出库单."""
+    from .book.schema import SLIPS
+    where = (f"请先在「{SLIPS.name}」表中点选要{button.label}的出库单所在的行, 再点「{button.label}」",
+             f"select the row of the slip on sheet {SLIPS.name} first, then click {button.label} again")
+    cell = ui.selected_cell()
+    if cell is None or cell[0] != SLIPS.name:
+        raise ShipbookError(*where)
+    table = live.read_table(SLIPS, required=("slip_no",))
+    row = cell[1]
+    value = table.frame.at[row, "slip_no"] if row in table.frame.index else None
+    if value is None or (isinstance(value, float) and value != value) or not str(value).strip():
+        raise ShipbookError(f"所选的第 {row} 行没有出库单号. " + where[0],
+                            f"row {row} has no slip number; " + where[1])
+    return str(value).strip()
+
+
+INPUTS: dict[str, tuple[ButtonInput, ...]] = {
+    "sbImport": (ButtonInput("file_path", ask_import_file, "在打开对话框中选择店铺导出文件",
+                             "the shop's export, chosen in Excel's Open dialog"),),
+    "sbSign": (ButtonInput("slip_no", selected_slip, "在「出库单」表中选中的出库单",
+                           "the slip selected on 出库单"),),
+    "sbPrint": (ButtonInput("slip_no", selected_slip, "在「出库单」表中选中的出库单",
+                            "the slip selected on 出库单"),),
+}
+
+
+# -- which buttons work in this version ---------------------------------------------------------------
+def module_name(button: Button) -> str:
+    return f"{OPS_PACKAGE}.{button.operation}"
+
+
+def has_module(button: Button) -> bool:
+    """Whether the button's ops module exists (without importing it)."""
+    if not button.operation:
+        return True
+    return importlib.util.find_spec(module_name(button)) is not None
+
+
+def load_operation(button: Button):
+    """The button's ops module, or None when this version does not have it (or it has no run)."""
+    if not has_module(button):
+        return None
+    mod = importlib.import_module(module_name(button))
+    return mod if callable(getattr(mod, "run", None)) else None
+
+
+def live_buttons() -> list[str]:
+    """Ids of the buttons that do something in this version (imports their modules)."""
+    return [b.id for b in BUTTONS if not b.operation or load_operation(b) is not None]
+
+
+def check_inputs(button: Button, run) -> None:
+    """The gathered inputs fit `run`: each is a parameter, every required parameter is gathered."""
+    params = list(inspect.signature(run).parameters.values())[2:]  # after (book, ctx)
+    names = {p.name for p in params}
+    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    gathered = [i.param for i in INPUTS.get(button.id, ())]
+    wrong = [p for p in gathered if p not in names and not var_kw]
+    needed = [p.name for p in params if p.default is inspect.Parameter.empty
+              and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+              and p.name not in gathered]
+    if wrong or needed:
+        detail = ", ".join([f"-{p}" for p in wrong] + [f"+{p}" for p in needed])
+        raise ShipbookError(f"按钮「{button.label}」的输入与此版本的操作不匹配 ({detail}), 请用命令行 shipbook",
+                            f"button {button.id}: its inputs do not match this version's operation ({detail}); "
+                            "use the shipbook command")
+
+
+# -- the click ------------------------------------------------------------------------------------------
+def click(button_id: str, *, book=None, ui=None):
+    """Run a ribbon button on the calling workbook. Never raises; returns the operation's Result or None.
+
+    book: an xlwings Book (default: xw.Book.caller(), the workbook whose button was clicked).
+    ui: an ExcelUI (default: one on `book`); tests pass one that answers dialogs.
+    """
+    live = None
+    try:
+        button = BY_ID.get(button_id)
+        if book is None:
+            import xlwings as xw
+            book = xw.Book.caller()
+        if ui is None:
+            from .book.live import ExcelUI
+            ui = ExcelUI(book)
+        if button is None:
+            ui.message("shipbook", f"未知按钮 {button_id!r} / unknown button {button_id!r}", error=True)
+            return None
+        if not button.operation:
+            show_help(ui, book)
+            return None
+        mod = load_operation(button)
+        if mod is None:
+            ui.message(_title(button), not_available_text(button))
+            return None
+        check_inputs(button, mod.run)
+
+        from .book.live import LiveBook, excel_busy
+        from .identity import current_identity
+        from .ops.common import Context, now
+        live = LiveBook(book, status=ui.status)
+        ctx = Context(current_identity(), now(), progress=ui.progress)
+        kwargs = {i.param: i.gather(live, ui, button) for i in INPUTS.get(button.id, ())}
+        ui.status(f"shipbook: {button.label}…")
+        with excel_busy(book.app):
+            result = mod.run(live, ctx, **kwargs)
+        ui.status(None)
+        ui.message(_title(button), result_text(result, live.changed), error=result.exit_code != 0)
+        return result
+    except Cancelled:
+        _quiet(lambda: ui.status(None))
+        return None
+    except ShipbookError as exc:
+        _report(ui, button_id, f"{exc.zh}\n\n{exc.en}" + _state(live))
+        return None
+    except BaseException as exc:  # noqa: B036 — a click must end normally, whatever happened
+        log = _write_error_log(button_id, exc)
+        _report(ui, button_id, f"内部错误 {type(exc).__name__}: {exc}\n"
+                               f"Internal error {type(exc).__name__}: {exc}" + _state(live)
+                + (f"\n\n详情 / details: {log}" if log else ""))
+        return None
+
+
+def not_available_text(button: Button) -> str:
+    return (f"「{button.label}」在此版本中尚不可用 (需要模块 {module_name(button)})。\n"
+            f"{button.screentip}: not available in this version (it needs {module_name(button)}).\n\n"
+            "工作簿未改动 / The workbook was not changed.")
+
+
+def result_text(result, changed: bool) -> str:
+    lines = [result.zh, "", result.en]
+    problems = result.data.get("problems") or []
+    if problems:
+        lines.append("")
+        for p in problems[:MAX_PROBLEMS_SHOWN]:
+            lines.append(f"行 row {p.get('row')}: {p.get('order_id') or '-'} {p.get('code')}")
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            more = len(problems) - MAX_PROBLEMS_SHOWN
+            lines.append(f"… 另有 {more} 个 / {more} more (见 校验结果 / see 校验结果)")
+    if changed:
+        lines += ["", "修改尚未保存, 请保存工作簿 (Ctrl+S) / Not saved yet: save the workbook (Ctrl+S)."]
+    return "\n".join(lines)
+
+
+def show_help(ui, book) -> None:
+    import sys
+
+    from . import __version__
+    from .identity import current_identity
+    try:
+        who = current_identity()
+        me = f"{who.name}" + (f" ({who.role})" if who.role else "")
+    except ShipbookError as exc:
+        me = f"? ({exc.zh})"
+    ready = [b.label for b in BUTTONS if b.operation and has_module(b)]
+    later = [b.label for b in BUTTONS if b.operation and not has_module(b)]
+    text = "\n".join([
+        "每天的流程 / the daily flow: 导入 → 校验 → 检查库存 → 生成出库单 → 签字 → 生成运单 → 登记快递单号 → 导出批量发货",
+        "用户手册 / user guide: docs/USER-GUIDE.md",
+        "",
+        f"可用 / available: {'、'.join(ready) or '-'}",
+        f"此版本尚不可用 / not in this version: {'、'.join(later) or '-'}",
+        "",
+        f"shipbook {__version__} · Python {sys.version.split()[0]} · {sys.executable}",
+        f"当前用户 / user: {me}",
+        f"工作簿 / workbook: {book.name}",
+    ])
+    ui.message("shipbook 帮助 / Help", text)
+
+
+def _title(button: Button) -> str:
+    return f"shipbook · {button.label}"
+
+
+def _state(live) -> str:
+    if live is not None and live.changed:
+        return ("\n\n操作未完成, 工作簿可能已部分修改: 如需还原, 请不保存关闭工作簿。"
+                "\nThe operation stopped part-way; the workbook may be partly changed: close it without saving "
+                "to go back.")
+    return "\n\n工作簿未改动 / The workbook was not changed."
+
+
+def _report(ui, button_id: str, text: str) -> None:
+    button = BY_ID.get(button_id)
+    title = (_title(button) if button else "shipbook") + " · 出错 / error"
+    try:
+        ui.status(None)
+    except BaseException:
+        pass
+    try:
+        ui.message(title, text, error=True)
+        return
+    except BaseException:
+        pass
+    _last_resort(title, text)
+
+
+def _last_resort(title: str, text: str) -> None:
+    """No Excel to show a message through (e.g. the book could not be reached): a plain Windows box."""
+    try:
+        import ctypes
+        ctypes.windll.user32.MessageBoxW(0, text, title, 0x30)  # MB_ICONWARNING
+    except BaseException:
+        pass
+
+
+def _write_error_log(button_id: str, exc: BaseException) -> str | None:
+    try:
+        import datetime as dt
+        import os
+        import traceback
+
+        from .book.live import default_error_log
+        path = default_error_log()
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"{dt.datetime.now().isoformat()} click({button_id!r})\n")
+            f.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        return path
+    except BaseException:
+        return None
+
+
+def _quiet(fn) -> None:
+    try:
+        fn()
+    except BaseException:
+        pass
