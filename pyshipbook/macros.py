@@ -292,14 +292,21 @@ def _last_resort(title: str, text: str) -> None:
         pass
 
 
+def error_log_path() -> str:
+    """Where a click's internal error is written (%LOCALAPPDATA%\\shipbook\\last-error.txt on Windows)."""
+    import os
+    import tempfile
+    base = os.environ.get("LOCALAPPDATA") or tempfile.gettempdir()
+    return os.path.join(base, "shipbook", "last-error.txt")
+
+
 def _write_error_log(button_id: str, exc: BaseException) -> str | None:
     try:
         import datetime as dt
         import os
         import traceback
 
-        from .book.live import default_error_log
-        path = default_error_log()
+        path = error_log_path()
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(f"{dt.datetime.now().isoformat()} click({button_id!r})\n")

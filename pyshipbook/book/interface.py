@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
+from ..domain.printing import PrintPage
 from .schema import Sheet
 
 
@@ -102,6 +103,10 @@ class Book(Protocol):
 
     def set_highlights(self, table: Table, check_key: str, highlights: list[Highlight]) -> None:
         """Make cells named by problems in `check_key` show a fill colour."""
+
+    def write_print_sheet(self, page: PrintPage) -> None:
+        """(Re)build the free-layout sheet `page.sheet` from the page model (cells, merges, styles,
+        page setup: A4, fit to width, repeated title rows). Replaces whatever the sheet held."""
 
     def set_charts(self, sheet: Sheet, charts: list[ChartSpec]) -> None:
         """Replace every chart on a macro-owned sheet by these (rebuilt each run, never stacked)."""

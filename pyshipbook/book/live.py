@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 import sys
 from contextlib import contextmanager
@@ -61,6 +60,7 @@ ERROR_FILL = "#FFC7CE"
 WARNING_FILL = "#FFEB9C"
 EXCEL_MAX_ROW = 1048576
 EXCEL_MAX_COL = 16384
+POINTS_PER_CM = 72 / 2.54
 # Our conditional-format rules search the check column for "[code]" (Excel reports them with a leading "=").
 CF_MARK = re.compile(r'^=?(OR\()?ISNUMBER\(SEARCH\("[^"]*\[[a-z_]+\.[a-z_]+\]"')
 _CELL_REF = re.compile(r"(\$?[A-Z]{1,3})\$?\d+")
@@ -329,17 +329,22 @@ class LiveBook:
         last = ws.used_range.last_cell
         nrows, ncols = last.row, last.column
         rng = ws.range((1, 1), (nrows, ncols))
-        raw = rng.options(ndim=2).value
+        raw = rng.options(ndim=2, chunksize=None).value
         self.reads += 1
         values = [[from_excel(v) for v in row] for row in raw]
-        grid = _Grid(values, self._read_formulas(rng, nrows, ncols))
+        grid = _Grid(values, self._read_formulas(rng, raw))
         self._grids[sheet.name] = grid
         return grid
 
-    def _read_formulas(self, rng, nrows: int, ncols: int) -> dict[tuple[int, int], str]:
+    def _read_formulas(self, rng, raw) -> dict[tuple[int, int], str]:
+        """Formula cells: Range.Formula starts with "=" and differs from the cell's value.
+
+        Excel reports a text constant's Formula as the text itself, so a text cell holding "=abc" has
+        Formula "=abc" and Value "=abc": it is text, not a formula. One read for the whole range, none
+        when Excel says the range has no formula (COM's HasFormula).
+        """
         try:
-            has = rng.api.HasFormula  # COM: False when no cell of the range holds a formula
-            if has is False:
+            if rng.api.HasFormula is False:
                 return {}
         except Exception:
             pass
@@ -354,9 +359,12 @@ class LiveBook:
         for r, row in enumerate(formulas or (), 1):
             if isinstance(row, str):
                 row = (row,)
+            values = raw[r - 1] if r - 1 < len(raw) else ()
             for c, f in enumerate(row, 1):
                 if isinstance(f, str) and f.startswith("=") and len(f) > 1:
-                    out[(r, c)] = f
+                    v = values[c - 1] if c - 1 < len(values) else None
+                    if not (isinstance(v, str) and v == f):
+                        out[(r, c)] = f
         return out
 
     def _header(self, grid: _Grid, sheet: Sheet) -> tuple[int, dict[str, int]]:
@@ -471,10 +479,11 @@ class LiveBook:
         rng = ws.range((first, c), (first + len(column) - 1, c))
         self._set_format(rng, NUMBER_FORMATS[kind])
         if keep:  # a Formula write puts back the formulas it must not overwrite
-            rng.formula = [[keep[first + i] if first + i in keep else _for_formula_write(to_excel(v, kind))]
-                           for i, v in enumerate(column)]
+            rng.options(chunksize=None).formula = [
+                [keep[first + i] if first + i in keep else _for_formula_write(to_excel(v, kind))]
+                for i, v in enumerate(column)]
         else:
-            rng.value = [[to_excel(v, kind)] for v in column]
+            rng.options(chunksize=None).value = [[to_excel(v, kind)] for v in column]
         self.writes += 1
         for i, v in enumerate(column):
             r = first + i
@@ -505,7 +514,7 @@ class LiveBook:
             if fmt is not None:
                 self._set_format(ws.range((start, c), (end, run_end)), fmt)
             c = run_end + 1
-        ws.range((start, lo), (end, hi)).value = [
+        ws.range((start, lo), (end, hi)).options(chunksize=None).value = [
             [to_excel(v, kinds.get(lo + j, "text")) for j, v in enumerate(row)] for row in block]
         self.writes += 1
         for i, row in enumerate(block):
@@ -595,6 +604,136 @@ class LiveBook:
                 stop_if_true=severity == "error")
             self.writes += 1
         self.changed = True
+
+
+    # -- charts ---------------------------------------------------------------------------------
+    def set_charts(self, sheet: Sheet, charts: list) -> None:
+        """Every chart on the sheet replaced by these (xlsx.py's set_charts, as native Excel charts)."""
+        ws = self._ws(sheet, create=True)
+        header_row, cols = self._cols.get(sheet.key) or self._header(self._grid(sheet), sheet)
+        existing = list(ws.charts)
+        if not existing and not charts:
+            return
+        for chart in existing:
+            chart.delete()
+            self.writes += 1
+        for spec in charts:
+            if spec.kind not in ("bar", "line"):
+                raise ValueError(f"chart kind {spec.kind!r}")
+            anchor = spec.anchor or f"{col_letter(max(cols.values(), default=1) + 2)}{header_row}"
+            value_col, category_col = cols[spec.value_key], cols[spec.category_key]
+            chart = ws.charts.add(width=spec.width_cm * POINTS_PER_CM, height=spec.height_cm * POINTS_PER_CM,
+                                  chart_type="column_clustered" if spec.kind == "bar" else "line",
+                                  source=ws.range((spec.first_row, value_col), (spec.last_row, value_col)),
+                                  plot_by="columns", anchor=ws.range(anchor))
+            chart.set_x_axis_values(ws.range((spec.first_row, category_col), (spec.last_row, category_col)))
+            chart.title = spec.title
+            self.writes += 3
+            for setting in (lambda: setattr(chart.legend, "visible", False),
+                            lambda: spec.x_title and setattr(chart.category_axis, "title", spec.x_title),
+                            lambda: spec.y_title and setattr(chart.value_axis, "title", spec.y_title)):
+                try:  # looks only
+                    setting()
+                    self.writes += 1
+                except Exception:
+                    pass
+        self.changed = True
+
+    # -- print sheets ---------------------------------------------------------------------------
+    def write_print_sheet(self, page) -> None:
+        """Draw a PrintPage (domain/printing.py) on its sheet, as book/printing.py does with openpyxl.
+
+        The sheet is cleared (or added after 出库明细); then widths and heights, per style the number
+        format, font, alignment, fill and borders of each rectangle of cells sharing it, all values in
+        one block write, the merges, the signature boxes and the page setup. The calls depend on the page's
+        layout, not on the number of orders.
+        """
+        from .schema import SLIP_LINES
+        names = self._names()
+        if page.sheet in names:
+            ws = self.xw.sheets[page.sheet]
+            ws.clear()
+            ws.cells.unmerge()
+            self.writes += 2
+        else:
+            sheets = self.xw.sheets
+            after = sheets[SLIP_LINES.name] if SLIP_LINES.name in names else sheets[len(sheets) - 1]
+            ws = sheets.add(name=page.sheet, after=after)
+            names.append(page.sheet)
+        self._grids.pop(page.sheet, None)
+        last_row, last_col = page.last_row, page.last_col
+        for i, width in enumerate(page.widths, 1):
+            ws.range((1, i)).column_width = width
+            self.writes += 1
+        for r, height in sorted(page.heights.items()):
+            ws.range((r, 1)).row_height = height
+            self.writes += 1
+        areas: dict[str, list[tuple[int, int, int, int]]] = {}
+        for c in page.cells:
+            r2, c2 = c.end
+            areas.setdefault(c.style, []).append((c.row, c.col, r2, c2))
+        text_cells = set()
+        for name, rects in areas.items():
+            style = page.styles[name]
+            for r1, c1, r2, c2 in _rectangles(rects):
+                self._style(ws.range((r1, c1), (r2, c2)), style, page.font, single_row=r1 == r2)
+                if style.number_format == "@":
+                    text_cells.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
+        block = [[None] * last_col for _ in range(last_row)]
+        for c in page.cells:
+            v = _plain(c.value)
+            block[c.row - 1][c.col - 1] = to_excel(v, "text" if (c.row, c.col) in text_cells else "number")
+        ws.range((1, 1), (last_row, last_col)).options(chunksize=None).value = block
+        self.writes += 1
+        for c in page.cells:  # after the values: a merge keeps the top-left value, the rest is empty
+            if c.end != (c.row, c.col):
+                ws.range((c.row, c.col), c.end).merge()
+                self.writes += 1
+        for b in page.boxes:
+            rng = ws.range((b.first_row, b.first_col), (b.last_row, b.last_col))
+            for edge in ("edge_left", "edge_right", "edge_top", "edge_bottom"):
+                border = rng.borders[edge]
+                border.line_style = "continuous"
+                border.weight = "medium"
+                self.writes += 2
+        ws.page_setup.print_area = f"A1:{col_letter(last_col)}{last_row}"
+        self.writes += 1
+        try:
+            ws.show_gridlines = False
+        except Exception:  # looks only
+            pass
+        _com_page_setup(ws, page)
+        self.changed = True
+
+    def _style(self, rng, style, font: str, single_row: bool) -> None:
+        rng.number_format = style.number_format
+        rng.font.name = font
+        rng.font.size = style.size
+        rng.font.bold = style.bold
+        rng.wrap_text = style.wrap
+        self.writes += 5
+        for attr, value in (("horizontal_alignment", style.align), ("vertical_alignment", style.valign)):
+            try:
+                setattr(rng, attr, value)
+                self.writes += 1
+            except NotImplementedError:  # an engine without alignment
+                pass
+        if style.indent:
+            try:
+                rng.api.IndentLevel = style.indent  # COM only; looks only
+            except Exception:
+                pass
+        if style.fill:
+            rng.color = "#" + style.fill
+            self.writes += 1
+        if style.border == "all":
+            rng.borders.line_style = "continuous"  # edges and inside lines: every cell outlined
+            self.writes += 1
+        elif style.border in ("bottom", "top"):
+            edges = [f"edge_{style.border}"] + ([] if single_row else ["inside_horizontal"])
+            for edge in edges:
+                rng.borders[edge].line_style = "continuous"
+                self.writes += 1
 
 
 def _applies_to(cf, address: str | None = None) -> str | None:
@@ -705,6 +844,44 @@ def _mac_choose_file(title: str) -> str | None:
     return done.stdout.strip() or None
 
 
-def default_error_log() -> str:
-    base = os.environ.get("LOCALAPPDATA") or os.environ.get("TEMP") or os.environ.get("TMPDIR") or "/tmp"
-    return os.path.join(base, "shipbook", "last-error.txt")
+
+def _rectangles(areas: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Cell areas (r1, c1, r2, c2) joined into fewer rectangles: side by side in a row, then stacked."""
+    rows: list[tuple[int, int, int, int]] = []
+    for r1, c1, r2, c2 in sorted(areas):
+        if rows and rows[-1][0] == r1 and rows[-1][2] == r2 and rows[-1][3] + 1 == c1:
+            rows[-1] = (r1, rows[-1][1], r2, c2)
+        else:
+            rows.append((r1, c1, r2, c2))
+    out: list[tuple[int, int, int, int]] = []
+    for r1, c1, r2, c2 in sorted(rows, key=lambda a: (a[1], a[3], a[0])):
+        if out and out[-1][1] == c1 and out[-1][3] == c2 and out[-1][2] + 1 == r1:
+            out[-1] = (out[-1][0], c1, r2, c2)
+        else:
+            out.append((r1, c1, r2, c2))
+    return out
+
+
+def _com_page_setup(ws, page) -> None:
+    """A4, orientation, fit to one page wide, margins, repeated title rows, footer: Excel's PageSetup
+    through COM (Windows). Elsewhere the print area alone is set; each setting is looks only."""
+    try:
+        ps = ws.api.PageSetup
+    except Exception:
+        return
+    cm = POINTS_PER_CM
+    settings = [("PaperSize", 9), ("Orientation", 2 if page.landscape else 1),
+                ("CenterHorizontally", True),
+                ("LeftMargin", page.margins_cm["left"] * cm), ("RightMargin", page.margins_cm["right"] * cm),
+                ("TopMargin", page.margins_cm["top"] * cm), ("BottomMargin", page.margins_cm["bottom"] * cm)]
+    if page.fit_to_width:
+        settings += [("Zoom", False), ("FitToPagesWide", 1), ("FitToPagesTall", False)]
+    if page.title_rows:
+        settings.append(("PrintTitleRows", f"${page.title_rows[0]}:${page.title_rows[1]}"))
+    if page.footer:
+        settings.append(("CenterFooter", page.footer))
+    for name, value in settings:
+        try:
+            setattr(ps, name, value)
+        except Exception:
+            pass

@@ -247,6 +247,13 @@ class XlsxBook:
                                                 columns=["item", "value", "note"], dtype=object))
         del ws
 
+    # -- print sheets -------------------------------------------------------
+    def write_print_sheet(self, page) -> None:
+        from .printing import replace_print_sheet
+        from .schema import SLIP_LINES
+        replace_print_sheet(self.wb, page, after=SLIP_LINES.name)
+        self.changed = True
+
     # -- highlights ---------------------------------------------------------
     def set_highlights(self, table: Table, check_key: str, highlights: list[Highlight]) -> None:
         ws = self._ws(table.sheet)

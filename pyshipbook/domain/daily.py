@@ -130,6 +130,10 @@ def _address(province, city, district, address) -> str | None:
     return full or None
 
 
+def _money(v) -> float | None:
+    return round(v, 2) if isinstance(v, float) and v == v else None
+
+
 def _label(name, spec, sku) -> str:
     n = _free(name) or _text(sku) or "(无商品名称)"
     s = _free(spec)
@@ -144,8 +148,9 @@ class Selection:
 
     def in_window(self, w: Window) -> pd.DataFrame:
         when = self.lines["when"]
-        mask = [isinstance(t, dt.datetime) and w.start < t <= w.end for t in when]
-        return self.lines[mask]
+        mask = pd.Series([isinstance(t, dt.datetime) and w.start < t <= w.end for t in when], index=when.index,
+                         dtype=bool)
+        return self.lines.loc[mask]
 
 
 def select(orders: pd.DataFrame, *, ref_year: int | None = None) -> Selection:
@@ -156,27 +161,26 @@ def select(orders: pd.DataFrame, *, ref_year: int | None = None) -> Selection:
     paid_at = nz.parse_datetimes(orders["paid_at"], ref_year)
     ordered_at = nz.parse_datetimes(orders["ordered_at"], ref_year)
     cod = pay.map(lambda v: v == COD).astype(bool)
-    when = pd.Series([o if c else p for c, o, p in zip(cod, ordered_at, paid_at)], index=idx, dtype=object)
-    when = when.map(lambda t: t if isinstance(t, dt.datetime) else None)
+    when = [t if isinstance(t, dt.datetime) else None for t in
+            (o if c else p for c, o, p in zip(cod, ordered_at, paid_at))]
     status = nz.clean_texts(orders["status"]).map(lambda s: s or "")
     listable = status.isin(LISTED_STATUSES)
     reasons = [(None, None) if ok else NOT_LISTED.get(s, UNKNOWN_STATUS) for ok, s in zip(listable, status)]
-    qty = nz.parse_ints(orders["qty"]).map(lambda v: v if isinstance(v, int) and not isinstance(v, bool) else None)
-    price = nz.parse_numbers(orders["unit_price"]).map(lambda v: round(v, 2) if isinstance(v, float) else None)
-    amount = nz.parse_numbers(orders["amount"]).map(lambda v: round(v, 2) if isinstance(v, float) else None)
-    amount = pd.Series([a if a is not None else (round(q * p, 2) if q is not None and p is not None else None)
-                        for a, q, p in zip(amount, qty, price)], index=idx, dtype=object)
+    qty = [v if isinstance(v, int) and not isinstance(v, bool) else None for v in nz.parse_ints(orders["qty"])]
+    price = [_money(v) for v in nz.parse_numbers(orders["unit_price"])]
+    amount = [a if a is not None else (round(q * p, 2) if q is not None and p is not None else None)
+              for a, q, p in zip((_money(v) for v in nz.parse_numbers(orders["amount"])), qty, price)]
     lines = pd.DataFrame({
         "order_id": nz.clean_texts(orders["order_id"]),
         "product": [_label(n, s, k) for n, s, k in zip(orders["product_name"], orders["spec"], orders["sku"])],
         "qty": qty, "unit_price": price, "amount": amount,
         "address": [_address(*a) for a in zip(orders["province"], orders["city"], orders["district"],
                                                 orders["address"])],
-        "recipient": orders["recipient"].map(_free),
+        "recipient": [_free(v) for v in orders["recipient"]],
         "when": when, "basis": ["ordered_at" if c else "paid_at" for c in cod],
         "status": status, "listable": listable,
         "reason_zh": [r[0] for r in reasons], "reason_en": [r[1] for r in reasons],
-    }, index=idx).astype(object)
+    }, index=idx, dtype=object)
     lines["listable"] = lines["listable"].astype(bool)
     return Selection(lines)
 
@@ -328,7 +332,7 @@ def unlisted(daily_lines: pd.DataFrame, sheet: pd.DataFrame, day: dt.date) -> pd
             keep.append(False)
         else:
             keep.append(True)
-    return daily_lines[keep]
+    return daily_lines.loc[pd.Series(keep, index=daily_lines.index, dtype=bool)]
 
 
 def _cmp(v):

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..book.schema import (S_ALLOCATED, S_CANCELLED, S_PENDING_CHECK, S_SHIPPED, S_SHORT, STATUSES)
+from ..book.schema import (REPLENISH_KIND, S_ALLOCATED, S_CANCELLED, S_PENDING_CHECK, S_SHIPPED, S_SHORT,
+                           SHORT_KIND, STATUSES)
 from . import normalize as nz
 from .daily import COD
 from .validate import PAYMENT_SYNONYMS
@@ -147,15 +148,22 @@ def build(orders: pd.DataFrame, *, now: dt.datetime, slips: pd.DataFrame | None 
 
     # -- shortages -------------------------------------------------------------------
     short_lines = status == S_SHORT
-    rows.append(("【缺货】", None, None))
-    short = _shortages(shortages)
+    rows.append(("【缺货】", None, "来自 缺货 表 (检查库存 / 缺货 按钮生成)"))
+    plan = _shortages(shortages)
+    short = [s for s in plan if s["kind"] != REPLENISH_KIND]
+    replenish = [s for s in plan if s["kind"] == REPLENISH_KIND]
     rows.append(("缺货商品 (SKU)", len(short),
                  f"缺货状态的订单行 {int(short_lines.sum())} 行, {int(oid[short_lines].dropna().nunique())} 单"))
     for s in short:
         rows.append((f"缺货 · {s['sku']} {s['name'] or ''}".rstrip(), s["shortfall"],
-                     f"需求 {_n(s['demand'])}, 可用 {_n(s['available'])}, 建议生产/采购 {_n(s['suggested'])}"
+                     f"缺口; 需求 {_n(s['demand'])}, 可用 {_n(s['available'])}, 建议生产/采购 {_n(s['suggested'])}"
                      + (f"; 等待订单 {s['orders']}" if s["orders"] else "")))
+    rows.append(("需补货商品 (SKU)", len(replenish), "可用低于安全库存"))
+    for s in replenish:
+        rows.append((f"补货 · {s['sku']} {s['name'] or ''}".rstrip(), s["suggested"],
+                     f"建议生产/采购; 可用 {_n(s['available'])}, 安全库存 {_n(s['safety_stock'])}"))
     d.data["shortages"] = short
+    d.data["replenish"] = replenish
 
     # -- slips waiting for a signature -------------------------------------------------
     waiting = _waiting(slips, year)
@@ -215,8 +223,10 @@ def _shortages(frame: pd.DataFrame | None) -> list[dict]:
         demand, available, shortfall = _num(r.demand), _num(r.available), _num(r.shortfall)
         if shortfall is None and demand is not None and available is not None:
             shortfall = max(demand - available, 0)
-        out.append({"sku": sku, "name": nz.clean_text(r.name), "demand": demand, "available": available,
-                    "shortfall": shortfall, "suggested": _num(r.suggested), "orders": nz.clean_text(r.orders)})
+        kind = nz.clean_text(getattr(r, "kind", None)) or SHORT_KIND
+        out.append({"sku": sku, "name": nz.clean_text(r.name), "kind": kind, "demand": demand,
+                    "available": available, "shortfall": shortfall, "safety_stock": _num(r.safety_stock),
+                    "suggested": _num(r.suggested), "orders": nz.clean_text(r.orders)})
     return out
 
 

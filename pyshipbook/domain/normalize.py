@@ -548,7 +548,8 @@ def _as_series(values: Any) -> pd.Series:
     return values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
 
 
-def _map_distinct(values: Any, fn: Callable[[Any], Any]) -> pd.Series:
+def map_distinct(values: Any, fn: Callable[[Any], Any]) -> pd.Series:
+    """fn over a column, computed once per distinct (type, value)."""
     s = _as_series(values)
     cache: dict[Any, Any] = {}
     out: list[Any] = []
@@ -565,22 +566,22 @@ def _map_distinct(values: Any, fn: Callable[[Any], Any]) -> pd.Series:
 
 def clean_texts(values: pd.Series) -> pd.Series:
     """clean_text over a column (object dtype: str or None), same index."""
-    return _map_distinct(values, clean_text)
+    return map_distinct(values, clean_text)
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:
     """parse_number over a column (object dtype: float, None or INVALID), same index."""
-    return _map_distinct(values, parse_number)
+    return map_distinct(values, parse_number)
 
 
 def parse_ints(values: pd.Series) -> pd.Series:
     """parse_int over a column (object dtype: int, None or INVALID), same index."""
-    return _map_distinct(values, parse_int)
+    return map_distinct(values, parse_int)
 
 
 def parse_datetimes(values: pd.Series, ref_year: int | None = None) -> pd.Series:
     """parse_datetime over a column (object dtype: datetime, None or INVALID), same index."""
-    return _map_distinct(values, lambda v: parse_datetime(v, ref_year=ref_year))
+    return map_distinct(values, lambda v: parse_datetime(v, ref_year=ref_year))
 
 
 def _flags(cross_border: Any, like: pd.Series) -> list[bool]:

@@ -22,6 +22,7 @@ class CellStyle:
     align: Align = "left"
     valign: Literal["top", "center", "bottom"] = "center"
     wrap: bool = False
+    indent: int = 0               # left/right indent in characters (Excel's 缩进)
     border: Border = ""           # thin lines: "all" sides, or only "bottom" / "top"
     fill: str = ""                # RGB hex, e.g. "D9E1F2"
     number_format: str = "@"      # Excel number format ("@" text, "0", "0.00")

@@ -90,7 +90,7 @@ def normalise(raw: pd.DataFrame, stock: pd.DataFrame, *, ref_year: int | None,
               formula_cells: dict[str, set[int]] | None = None) -> Lines:
     norm = pd.DataFrame(index=raw.index)
     for key in FREE_TEXT:
-        norm[key] = _objects(raw[key].map(_strip))
+        norm[key] = _objects(nz.map_distinct(raw[key], _strip))
     for key in ID_TEXT:
         norm[key] = _objects(nz.clean_texts(raw[key]))
     lines = Lines(raw, norm, stock, formula_cells=formula_cells or {})
@@ -100,7 +100,7 @@ def normalise(raw: pd.DataFrame, stock: pd.DataFrame, *, ref_year: int | None,
     cross_border = norm["channel"].map(lambda c: c == "跨境")
     phones = nz.normalize_phones(raw["phone"], cross_border)
     lines.parsed["phone_ok"] = phones["ok"]
-    norm["phone"] = phones["value"].where(phones["ok"], raw["phone"].map(_strip)).pipe(_objects)
+    norm["phone"] = phones["value"].where(phones["ok"], nz.map_distinct(raw["phone"], _strip)).pipe(_objects)
 
     for key in ("ordered_at", "paid_at"):
         parsed = nz.parse_datetimes(raw[key], ref_year)
@@ -298,7 +298,7 @@ def check_formula_text(lines: Lines) -> list[Problem]:
     out = []
     for key in FORMULA_CHECKED:
         values = lines.raw[key]  # raw: cleaning strips the leading tab/CR forms
-        looks = values[values.map(lambda v: isinstance(v, str))].map(nz.is_formula_like)
+        looks = nz.map_distinct(values, lambda v: isinstance(v, str) and nz.is_formula_like(v))
         rows = set(looks.index[looks.astype(bool)]) | lines.formula_cells.get(key, set())
         out += [Problem(r, "cell.formula", HEADER[key], key) for r in sorted(rows)]
     return out
