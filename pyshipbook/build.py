@@ -37,11 +37,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .errors import ShipbookError
 
-ROOT = Path(__file__).resolve().parents[1]
-# templates/ of the source checkout; a copy inside the package (pyshipbook/templates) wins when present,
-# so an installed (non-editable) package can carry its own.
-TEMPLATES = next((p for p in (Path(__file__).resolve().parent / "templates", ROOT / "templates") if p.is_dir()),
-                 ROOT / "templates")
+from .paths import ROOT, TEMPLATES
+
 RIBBON_TEMPLATE = TEMPLATES / "ribbon" / "customUI.xml.tmpl"
 SHIM_SOURCE = TEMPLATES / "vba" / "Shipbook.bas"
 DEFAULT_OUT = ROOT / "shipbook.xlsm"

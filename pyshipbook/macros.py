@@ -44,6 +44,7 @@ import importlib
 import importlib.util
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from .buttons import BUTTONS, BY_ID, Button
@@ -103,6 +104,22 @@ def selected_slip(live, ui, button: Button) -> str:
     return str(value).strip()
 
 
+def book_folder(live) -> Path:
+    """The folder of the workbook open in Excel (it must be saved on this computer)."""
+    full = str(live.xw.fullname)
+    path = Path(full)
+    if "://" in full or not path.is_absolute() or not path.parent.is_dir():
+        raise ShipbookError("请先把工作簿保存到本机文件夹 (OneDrive/SharePoint 上的文件请先同步到本机)",
+                            "save the workbook to a folder on this computer first (sync OneDrive/SharePoint files)")
+    return path.parent
+
+
+def attachment_beside_book(live, ui, button: Button):
+    """订货明细单: the .xlsx attachment goes beside the workbook, as the command's default does."""
+    from .ops.daily import file_delivery
+    return file_delivery(book_folder(live) / Path(str(live.xw.fullname)).name)
+
+
 INPUTS: dict[str, tuple[ButtonInput, ...]] = {
     "sbImport": (ButtonInput("file_path", ask_import_file, "在打开对话框中选择店铺导出文件",
                              "the shop's export, chosen in Excel's Open dialog"),),
@@ -110,6 +127,8 @@ INPUTS: dict[str, tuple[ButtonInput, ...]] = {
                            "the slip selected on 出库单"),),
     "sbPrint": (ButtonInput("slip_no", selected_slip, "在「出库单」表中选中的出库单",
                             "the slip selected on 出库单"),),
+    "sbDaily": (ButtonInput("deliver", attachment_beside_book, "附件 订货明细单-日期.xlsx 写在工作簿旁",
+                            "the .xlsx attachment, written beside the workbook"),),
 }
 
 

@@ -17,13 +17,18 @@ every call to Excel costs a round trip, so
   and then entirely), plus one number-format write; an append is one block
   write plus one number-format write per run of equally formatted columns.
   The number of Excel calls an operation makes therefore depends on which
-  columns change, never on how many rows there are;
+  columns change, never on how many rows there are (xlwings' own chunking
+  of large ranges is turned off: one range, one call);
 * text is written so Excel keeps it as text: text columns get the number
   format "@" before their values are written (digit strings such as phone
   numbers keep their leading zeros and "=…", "+…", "-…", "@…" stay text);
   a string in a number or date column is written with a leading apostrophe
   (Excel's text prefix, not part of the value). xlwings itself passes
   strings to Excel unchanged, where Value assignment would parse them.
+
+Charts (`set_charts`) and print sheets (`write_print_sheet`) are drawn with
+xlwings' chart and formatting API; page setup beyond the print area goes
+through COM on Windows.
 
 `excel_busy` turns screen updating, automatic calculation and events off for
 the length of an operation and restores them, also on error. `ExcelUI` is

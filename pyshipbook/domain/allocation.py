@@ -299,12 +299,15 @@ def allocate(lines: pd.DataFrame, stock: pd.DataFrame) -> Allocation:
 
     # orders on a slip: nothing moves, changes are reported
     slip_report = frozen & (changed | open_)
-    for r in lines.index[slip_report.to_numpy()]:
-        what = "新增行" if open_[r] else f"数量/商品 {lines.at[r, 'alloc_sku']}×{lines.at[r, 'alloc_qty']} → " \
-                                        f"{lines.at[r, 'sku']}×{lines.at[r, 'qty']}"
-        slips = lines.loc[(key == key[r]) & lines["slip_no"].notna(), "slip_no"]
-        slip = slips.iloc[0] if len(slips) else ""
-        issues.append(Issue(int(r), oid[r], "alloc.slip_changed", f"{slip} {what}".strip()))
+    if slip_report.any():
+        has_slip = lines["slip_no"].notna()
+        slip_of = pd.Series(lines["slip_no"][has_slip].to_numpy(), index=key[has_slip].to_numpy())
+        slip_of = slip_of[~slip_of.index.duplicated()]
+        for r in lines.index[slip_report.to_numpy()]:
+            what = "新增行" if open_[r] else f"数量/商品 {lines.at[r, 'alloc_sku']}×{lines.at[r, 'alloc_qty']} → " \
+                                            f"{lines.at[r, 'sku']}×{lines.at[r, 'qty']}"
+            slip = slip_of.get(key[r], "")
+            issues.append(Issue(int(r), oid[r], "alloc.slip_changed", f"{slip} {what}".strip()))
 
     cancelled = st == S_CANCELLED
     for r in lines.index[(cancelled & lines["alloc_qty"].notna() & lines["slip_no"].notna()).to_numpy()]:
@@ -313,9 +316,13 @@ def allocate(lines: pd.DataFrame, stock: pd.DataFrame) -> Allocation:
     released_keys = _first_rows(key, release & allocated_line)
     for k, r in released_keys.items():
         issues.append(Issue(int(r), oid[r], "alloc.released"))
-    for k, r in _first_rows(key, wait_order & pool).items():
-        states = sorted({s or "空" for s in st[(key == k) & waiting]})
-        issues.append(Issue(int(r), oid[r], "alloc.order_waiting", "、".join(states)))
+    waiting_firsts = _first_rows(key, wait_order & pool)
+    if len(waiting_firsts):
+        in_waiting = (wait_order & waiting).to_numpy()
+        states_of = pd.Series(st[in_waiting].map(lambda s: s or "空").to_numpy(), index=key[in_waiting].to_numpy())
+        states_of = states_of.groupby(level=0).agg(lambda v: "、".join(sorted(set(v))))
+        for k, r in waiting_firsts.items():
+            issues.append(Issue(int(r), oid[r], "alloc.order_waiting", states_of.get(k, "")))
     for r in lines.index[(bad_order & invalid).to_numpy()]:
         issues.append(Issue(int(r), oid[r], "alloc.line_invalid", reasons[r]))
 

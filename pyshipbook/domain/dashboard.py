@@ -3,7 +3,7 @@
 Lines and orders by 状态 (an order counts under the earliest state of its
 lines that are not cancelled; all cancelled: 已取消), today's movements (from
 the date columns: 付款时间, 发货时间, 签收时间; 出库单 日期 and signature
-times), shortages (缺货), slips waiting for a signature (出库单 with an empty
+times), shortages and replenishment (缺货, by 类型), slips waiting for a signature (出库单 with an empty
 财务总监签字 or 物流总监签字), orders shipped more than STALE_DAYS ago with no
 tracking event (物流跟踪), and the last SERIES_DAYS days' shipments.
 

@@ -84,3 +84,13 @@ def check_text(problems: list[Problem]) -> str:
         return "OK"
     ordered = sorted(problems, key=lambda p: (p.severity != "error",))
     return "; ".join(p.cell_text() for p in ordered)
+
+
+def all_codes() -> dict[str, Code]:
+    """Every problem code the product can report: validation (CODES above) plus the
+    tables that live beside their rules (tracking, waybills, signatures)."""
+    from . import signatures, tracking, waybills
+    out = dict(CODES)
+    for table in (tracking.CODES, waybills.CODES, signatures.CODES):
+        out.update(table)
+    return out

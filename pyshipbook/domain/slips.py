@@ -142,10 +142,14 @@ def plan_slips(lines: pd.DataFrame, stock: pd.DataFrame, max_orders: int | None 
     eligible = ok & ~o["bad"]
     issues = []
     refused = (st == S_ALLOCATED) & lines["slip_no"].isna() & o["bad"]
-    for k in pd.unique(key[refused].to_numpy()):
-        rows = lines.index[((key == k) & in_play & ~ok).to_numpy()]
-        states = "、".join(f"行{r} {st[r]}" for r in rows[:5])
-        issues.append(Issue(int(rows[0]), lines.at[rows[0], "order_id"], "slip.order_changed", states))
+    if refused.any():
+        bad_rows = (in_play & ~ok & key.isin(set(key[refused]))).to_numpy()
+        bad = pd.DataFrame({"key": key[bad_rows].to_numpy(), "row": lines.index[bad_rows],
+                            "status": st[bad_rows].to_numpy()})
+        for k, g in bad.groupby("key", sort=False):
+            first = int(g["row"].iloc[0])
+            states = "、".join(f"行{r} {s}" for r, s in zip(g["row"].head(5), g["status"].head(5)))
+            issues.append(Issue(first, lines.at[first, "order_id"], "slip.order_changed", states))
     chosen = lines.loc[eligible.to_numpy()]
     plan = SlipPlan(lines=chosen, issues=issues)
     if chosen.empty:

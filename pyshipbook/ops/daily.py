@@ -173,10 +173,14 @@ def file_delivery(book_path: str | Path, *, out: str | Path | None = None, eml: 
     """
     from .. import mail
 
+    book = Path(book_path).resolve()
+    for option, target in (("--out", out), ("--eml", eml)):
+        if target is not None and Path(target).resolve() == book:
+            raise ShipbookError(f"{option} 不能是工作簿本身: {target}", f"{option} must not be the workbook itself: {target}")
     cfg = mail.smtp_config() if send else None
     password = mail.smtp_password(cfg) if cfg else None
     sender = cfg.sender if cfg else mail.configured_sender()
-    folder = Path(book_path).resolve().parent
+    folder = book.parent
 
     def deliver(daily: dl.DailyList) -> dict:
         path = Path(out) if out else folder / daily.attachment_name

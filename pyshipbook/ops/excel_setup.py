@@ -371,7 +371,7 @@ def setup(ctx: Context, env: Env, *, name: str | None = None, role: str | None =
 
     # 5. a trusted location
     if trust:
-        folder = Path(trust)
+        folder = Path(trust).absolute()
         if not env.windows or env.registry is None:
             steps.append(Step("trust", "skipped", "受信任位置只能在 Windows 上添加", "trusted locations are Windows only"))
         elif str(PureWindowsPath(trust)).startswith("\\\\"):

@@ -23,7 +23,7 @@ from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 
 COMMAND = "print"
-BUTTON = "print_slip"
+BUTTON = "print"
 HELP = "打印出库单 / lay out one outbound slip on 出库单打印 for printing; --pdf OUT also makes a PDF"
 LAYOUT_FILE = Path("slip") / "slip.toml"
 

@@ -152,7 +152,8 @@ def payload_from_xlsx(path: Path, *, active: str | None = None, selection: str =
         sheets.append(sheet)
     names = [ws.title for ws in wb.worksheets]
     return {"client": "Microsoft Office Scripts", "version": xw.__version__,
-            "book": {"name": Path(path).name, "active_sheet_index": names.index(active) if active else 0,
+            # the full path as the name: the remote engine's fullname is its name, Excel's is the path
+            "book": {"name": str(Path(path).resolve()), "active_sheet_index": names.index(active) if active else 0,
                      "selection": selection, "calculation": "Automatic"},
             "names": [], "sheets": sheets}
 

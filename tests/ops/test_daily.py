@@ -227,6 +227,15 @@ def test_attachment_holds_exactly_the_block(book_with, tmp_path):
     assert not (tmp_path / "订货明细单-2026-11-26.xlsx").exists()
 
 
+@pytest.mark.parametrize("option", ["--out", "--eml"])
+def test_the_book_itself_is_never_an_output(book_with, option):
+    path = book_with([line("A1", T(2026, 11, 26, 9, 0))])
+    set_setting(path, "mail_to", "wuliu@example.com")
+    before = path.read_bytes()
+    code, text = run_cli("daily", path, option, path)
+    assert code == 2 and option in text and path.read_bytes() == before
+
+
 def test_default_date_is_today_and_the_log_row_names_it(book_with):
     path = book_with([line("A1", T(2026, 11, 26, 9, 0))])
     code, data = daily(path)

@@ -1,0 +1,334 @@
+"""Every ribbon button through macros.click, on sample workbooks, through xlwings' object model (remote engine).
+
+A button whose ops module exists must do in Excel what its `shipbook` command does on the file; a
+button whose module is not in this version must say so honestly and touch nothing. Inputs (ButtonInput),
+errors and identity are checked here too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import shutil
+import types
+from pathlib import Path
+
+import openpyxl
+import pytest
+import remote_excel as rx
+from conftest import NOW, read_sheet, run_cli
+
+from pyshipbook import macros
+from pyshipbook.buttons import BUTTONS, BY_ID
+from pyshipbook.book.schema import LOG, ORDERS, SLIPS
+from pyshipbook.ops.common import EXIT_OK, Result
+from pyshipbook.sample import make_book, order_rows, write_export_csv
+
+
+def ops_module(button):
+    """The button's ops module if this version has it with a run(), found independently of macros.py."""
+    name = f"pyshipbook.ops.{button.operation}"
+    if importlib.util.find_spec(name) is None:
+        return None
+    mod = importlib.import_module(name)
+    return mod if callable(getattr(mod, "run", None)) else None
+
+
+LIVE = {b.id for b in BUTTONS if not b.operation or ops_module(b) is not None}
+
+
+def test_which_buttons_are_live_in_this_version():
+    assert set(macros.live_buttons()) == LIVE
+    assert {"sbImport", "sbValidate", "sbHelp"} <= LIVE  # this version's own operations
+    for b in BUTTONS:
+        assert macros.has_module(b) == (importlib.util.find_spec(f"pyshipbook.ops.{b.operation}") is not None
+                                        if b.operation else True)
+
+
+@pytest.mark.parametrize("button", [b for b in BUTTONS if b.id in LIVE and b.operation], ids=lambda b: b.id)
+def test_every_live_button_gathers_what_its_operation_needs(button):
+    macros.check_inputs(button, ops_module(button).run)  # raises when a required parameter is not gathered
+
+
+def test_inputs_belong_to_buttons():
+    assert set(macros.INPUTS) <= set(BY_ID)
+    for inputs in macros.INPUTS.values():
+        assert all(i.param.isidentifier() and callable(i.gather) and i.zh and i.en for i in inputs)
+
+
+# -- a book with something for every button to do --------------------------------------------------------
+def _flow_commands(book: Path) -> None:
+    for command in ("validate", "allocate", "slips"):
+        if any(getattr(ops_module(b), "COMMAND", None) == command for b in BUTTONS if b.operation):
+            code, out = run_cli(command, book)
+            assert code in (0, 1), out
+
+
+@pytest.fixture(scope="module")
+def flow_book(tmp_path_factory) -> Path:
+    """Sample orders validated, allocated and put on slips (as far as this version goes)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHIPBOOK_NOW", NOW)
+        cfg = tmp_path_factory.mktemp("cfg") / "config.toml"
+        cfg.write_text('[user]\nname = "测试员"\nrole = "微商专员"\n', encoding="utf-8")
+        mp.setenv("SHIPBOOK_CONFIG", str(cfg))
+        path = make_book(tmp_path_factory.mktemp("flow") / "flow.xlsx", n_lines=200)
+        _flow_commands(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def export_file(tmp_path_factory) -> Path:
+    return write_export_csv(tmp_path_factory.mktemp("export") / "微信小店订单导出.csv", order_rows(80, seed=5),
+                            encoding="gbk")
+
+
+def first_slip(path: Path) -> str | None:
+    rows = read_sheet(path, SLIPS.name)
+    return rows[1][0] if len(rows) > 1 and rows[1][0] else None
+
+
+def all_sheets(path: Path) -> dict[str, list[tuple]]:
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def trimmed(rows: list[tuple]) -> list[tuple]:
+    """Rows without trailing empty cells and trailing empty rows (files differ in their used range)."""
+    out = [tuple(row[:max((i + 1 for i, v in enumerate(row) if v is not None), default=0)]) for row in rows]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+# which command line gives the same operation, for buttons with inputs
+def cli_argv(button, book: Path, export: Path, slip: str | None):
+    mod = ops_module(button)
+    if button.id == "sbImport":
+        return [mod.COMMAND, book, export]
+    if button.id == "sbPrint":
+        return [mod.COMMAND, book, slip]
+    if button.id in macros.INPUTS:
+        return None  # an input this test does not know how to pass on the command line
+    return [mod.COMMAND, book]
+
+
+@pytest.mark.parametrize("button", BUTTONS, ids=lambda b: b.id)
+def test_every_button_through_excel(button, flow_book, export_file, tmp_path):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(flow_book, book)
+    slip = first_slip(book)
+    kw = {}
+    if button.id in ("sbSign", "sbPrint"):  # the first slip's row is selected on 出库单
+        kw = {"active": SLIPS.name, "selection": "A2"}
+    result, xbook, actions, ui = rx.click_on(book, button.id, open_file=export_file, **kw)
+    texts = " ".join(t for _, t, _ in ui.shown)
+    assert "Traceback" not in texts and "内部错误" not in texts, texts
+
+    if not button.operation:  # 帮助
+        assert result is None and len(ui.shown) == 1 and ui.shown[0][0] == "shipbook 帮助 / Help"
+        assert rx.range_writes(actions) == []
+        return
+    if button.id not in LIVE:
+        assert result is None and actions == [{**actions[0], "func": "alert"}]
+        assert len(ui.shown) == 1
+        title, text, mode = ui.shown[0]
+        assert title == f"shipbook · {button.label}" and mode == "info"
+        assert "尚不可用" in text and "not available in this version" in text and "工作簿未改动" in text
+        return
+    if button.id in ("sbSign", "sbPrint") and slip is None:
+        pytest.skip("this version makes no slips to select")
+    assert result is not None, texts
+    assert ui.shown[-1][0] == f"shipbook · {button.label}" and result.zh in ui.shown[-1][1]
+    out, _ = rx.replay_to_file(book, actions, tmp_path / "excel.xlsx")
+
+    argv = cli_argv(button, tmp_path / "cli.xlsx", export_file, slip)
+    if argv is None:
+        return
+    shutil.copy(flow_book, argv[1])
+    code, printed = run_cli(*argv)
+    assert code == result.exit_code, printed
+    want, got = all_sheets(argv[1]), all_sheets(out)
+    assert list(got) == list(want)
+    for name in want:
+        assert trimmed(got[name]) == trimmed(want[name]), name
+
+
+def test_dashboard_draws_its_chart_in_excel(flow_book, tmp_path):
+    dashboard = BY_ID["sbDashboard"]
+    if ops_module(dashboard) is None:
+        pytest.skip("no dashboard in this version")
+    book = tmp_path / "book.xlsx"
+    shutil.copy(flow_book, book)
+    _, _, actions, _ = rx.click_on(book, "sbDashboard")
+    funcs = [a["func"] for a in actions]
+    assert "addChart" in funcs and "setChartXAxisValues" in funcs and "setChartTitle" in funcs
+
+
+# -- ButtonInput ----------------------------------------------------------------------------------------
+def test_import_cancelled_in_the_dialog_does_nothing(tmp_path):
+    book = make_book(tmp_path / "book.xlsx")
+    result, _, actions, ui = rx.click_on(book, "sbImport", open_file=None)
+    assert result is None and actions == [] and ui.shown == []
+    assert ui.asked and "选择订单导出文件" in ui.asked[-1]
+
+
+def test_import_of_a_file_that_is_not_an_export_is_refused_before_anything_changes(tmp_path):
+    book = make_book(tmp_path / "book.xlsx")
+    bad = tmp_path / "notes.pdf"
+    bad.write_bytes(b"%PDF-1.4")
+    result, _, actions, ui = rx.click_on(book, "sbImport", open_file=bad)
+    assert result is None and [a["func"] for a in actions] == ["alert"]
+    title, text, mode = ui.shown[-1]
+    assert mode == "critical" and "出错 / error" in title and "工作簿未改动" in text
+
+
+def fake_sign(calls):
+    def run(book, ctx, slip_no):
+        calls.append(slip_no)
+        return Result("sign", EXIT_OK, f"已签字 {slip_no}", f"signed {slip_no}")
+    return types.SimpleNamespace(run=run, COMMAND="sign")
+
+
+def slips_book(tmp_path) -> Path:
+    path = make_book(tmp_path / "book.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SLIPS.name]
+    ws.append(["CK20261126-001", None, 3])
+    ws.append(["CK20261126-002", None, 1])
+    ws.append([None, "2026-11-26"])
+    wb.save(path)
+    return path
+
+
+def test_sign_reads_the_slip_of_the_selected_row(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(macros, "load_operation", lambda b: fake_sign(calls) if b.id == "sbSign" else None)
+    path = slips_book(tmp_path)
+    result, _, _, ui = rx.click_on(path, "sbSign", active=SLIPS.name, selection="C3")
+    assert calls == ["CK20261126-002"] and result.en == "signed CK20261126-002", ui.shown
+
+
+@pytest.mark.parametrize("active,selection,says", [
+    (ORDERS.name, "A2", "请先在「出库单」表中点选"),   # not on 出库单
+    (SLIPS.name, "A4", "第 4 行没有出库单号"),        # a row without a slip number
+    (SLIPS.name, "A1", "第 1 行没有出库单号"),        # the header
+])
+def test_sign_explains_what_to_select(tmp_path, monkeypatch, active, selection, says):
+    calls = []
+    monkeypatch.setattr(macros, "load_operation", lambda b: fake_sign(calls) if b.id == "sbSign" else None)
+    result, _, actions, ui = rx.click_on(slips_book(tmp_path), "sbSign", active=active, selection=selection)
+    assert result is None and calls == [] and rx.range_writes(actions) == []
+    title, text, mode = ui.shown[-1]
+    assert mode == "critical" and says in text and "select the row of the slip" in text
+
+
+def test_an_operation_whose_inputs_do_not_match_says_so(tmp_path, monkeypatch):
+    def run(book, ctx, slip_no, role):  # a version of sign that also needs a role
+        raise AssertionError("must not run")
+    monkeypatch.setattr(macros, "load_operation", lambda b: types.SimpleNamespace(run=run))
+    result, _, actions, ui = rx.click_on(slips_book(tmp_path), "sbSign", active=SLIPS.name, selection="A2")
+    assert result is None and [a["func"] for a in actions] == ["alert"]
+    assert "+role" in ui.shown[-1][1] and "do not match" in ui.shown[-1][1]
+
+
+# -- errors never become tracebacks ---------------------------------------------------------------------------
+def test_unknown_button(tmp_path):
+    result, _, _, ui = rx.click_on(make_book(tmp_path / "b.xlsx"), "sbNoSuchThing")
+    assert result is None and "unknown button" in ui.shown[-1][1]
+
+
+def test_a_shipbook_error_is_a_bilingual_message_and_the_book_is_untouched(tmp_path):
+    path = make_book(tmp_path / "b.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb[ORDERS.name].delete_cols(6)  # 电话 gone: validate cannot run
+    wb.save(path)
+    result, _, actions, ui = rx.click_on(path, "sbValidate")
+    assert result is None and rx.range_writes(actions) == []
+    title, text, mode = ui.shown[-1]
+    assert mode == "critical" and "缺少列: 电话" in text and "lacks column(s): phone" in text
+    assert "工作簿未改动 / The workbook was not changed." in text
+    settings = [(a["func"], a["args"]) for a in actions if a["func"] != "alert"]
+    assert settings == [("setScreenUpdating", [False]), ("setCalculation", ["Manual"]),
+                        ("setCalculation", ["Automatic"]), ("setScreenUpdating", [True])]
+
+
+def test_an_internal_error_names_a_log_and_restores_excel(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    from pyshipbook.ops import validate
+
+    def broken(*a, **kw):
+        raise ZeroDivisionError("boom")
+    monkeypatch.setattr(validate, "validate_lines", broken)
+    result, _, actions, ui = rx.click_on(make_book(tmp_path / "b.xlsx", n_lines=50), "sbValidate")
+    assert result is None
+    title, text, mode = ui.shown[-1]
+    assert mode == "critical" and "内部错误 ZeroDivisionError: boom" in text and "Internal error" in text
+    assert "Traceback" not in text
+    log = tmp_path / "local" / "shipbook" / "last-error.txt"
+    assert str(log) in text and "Traceback" in log.read_text(encoding="utf-8")
+    assert [a["func"] for a in actions][-3:] == ["setCalculation", "setScreenUpdating", "alert"]
+
+
+def test_an_error_after_writes_says_the_book_may_be_partly_changed(tmp_path, monkeypatch):
+    from pyshipbook.ops import validate
+
+    def broken(*a, **kw):
+        raise KeyboardInterrupt()
+    monkeypatch.setattr(validate, "log_operation", broken)
+    result, _, actions, ui = rx.click_on(make_book(tmp_path / "b.xlsx", n_lines=50), "sbValidate")
+    assert result is None and rx.range_writes(actions)
+    assert "可能已部分修改" in ui.shown[-1][1] and "close it without saving" in ui.shown[-1][1]
+
+
+def test_click_without_excel_returns_quietly():
+    assert macros.click("sbValidate") is None  # xw.Book.caller() fails outside Excel: no exception
+
+
+# -- identity, help, summaries -----------------------------------------------------------------------------------
+def test_log_rows_name_the_configured_user(tmp_path):
+    _, _, actions, _ = rx.click_on(make_book(tmp_path / "b.xlsx", n_lines=50), "sbValidate")
+    out, _ = rx.replay_to_file(tmp_path / "b.xlsx", actions, tmp_path / "out.xlsx")
+    assert read_sheet(out, LOG.name)[-1][1] == "测试员"
+
+
+def test_without_a_config_the_windows_user_name_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHIPBOOK_CONFIG", str(tmp_path / "none.toml"))
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(var, "wangfang")
+    _, _, actions, _ = rx.click_on(make_book(tmp_path / "b.xlsx", n_lines=50), "sbValidate")
+    out, _ = rx.replay_to_file(tmp_path / "b.xlsx", actions, tmp_path / "out.xlsx")
+    assert read_sheet(out, LOG.name)[-1][1] == "wangfang"
+
+
+def test_help_lists_what_works_and_who_you_are(tmp_path):
+    _, _, _, ui = rx.click_on(make_book(tmp_path / "b.xlsx"), "sbHelp")
+    text = ui.shown[-1][1]
+    assert "导入" in text.split("可用 / available:")[1].split("\n")[0]
+    assert "测试员 (微商专员)" in text and "shipbook 0." in text and "docs/USER-GUIDE.md" in text
+
+
+def test_summary_lists_the_first_problems_and_reminds_to_save(tmp_path):
+    result, _, _, ui = rx.click_on(make_book(tmp_path / "b.xlsx", n_lines=200), "sbValidate")
+    text = ui.shown[-1][1]
+    assert text.startswith(result.zh) and result.en in text
+    assert text.count("行 row ") == macros.MAX_PROBLEMS_SHOWN and "more" in text
+    assert "请保存工作簿 (Ctrl+S)" in text and ui.shown[-1][2] == "critical"  # errors found: warning icon
+
+
+def test_no_message_box_is_too_long_for_excel(tmp_path):
+    from pyshipbook.book.live import ExcelUI
+
+    class App:
+        def alert(self, prompt, title=None, mode=None):
+            self.prompt = prompt
+
+    book = types.SimpleNamespace(app=App())
+    ExcelUI(book).message("t", "长" * 5000)
+    assert len(book.app.prompt) <= 1000
+
+
+def test_the_error_log_lives_in_local_app_data(monkeypatch, tmp_path):
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path))
+    assert macros.error_log_path() == os.path.join(str(tmp_path), "shipbook", "last-error.txt")
