@@ -302,6 +302,31 @@ class Step:
     en: str
 
 
+def _app_folder(lay: Layout, write: bool) -> list[Step]:
+    """The folder on PYTHONPATH (created empty)."""
+    if lay.app_path.is_dir():
+        return [Step("app", "ok", f"程序目录: {lay.app_path}", f"app folder: {lay.app_path}")]
+    if write:
+        lay.app_path.mkdir(parents=True, exist_ok=True)
+    return [Step("app", "done", f"已创建程序目录: {lay.app_path}", f"created the app folder: {lay.app_path}")]
+
+
+def _xlwings_conf(lay: Layout, env: Env, write: bool) -> list[Step]:
+    """The user's xlwings.conf with our interpreter and PYTHONPATH; its other lines kept."""
+    wanted = {lay.interpreter_key: lay.python, "PYTHONPATH": lay.pythonpath}
+    existing = read_xlwings_conf(lay.xlwings_conf)
+    have = {k.upper(): v for k, v in existing}
+    if all(have.get(k.upper()) == v for k, v in wanted.items()):
+        return [Step("xlwings_conf", "ok", f"xlwings 配置已是最新: {lay.xlwings_conf}",
+                     f"xlwings config is up to date: {lay.xlwings_conf}")]
+    text = xlwings_conf_text(existing, wanted, env.windows)
+    if write:
+        lay.xlwings_conf.parent.mkdir(parents=True, exist_ok=True)
+        lay.xlwings_conf.write_bytes(text.encode("utf-8"))
+    return [Step("xlwings_conf", "done", f"已写入 xlwings 配置: {lay.xlwings_conf}",
+                 f"wrote the xlwings config: {lay.xlwings_conf}")]
+
+
 def setup(ctx: Context, env: Env, *, name: str | None = None, role: str | None = None,
           trust: str | None = None, unblock: str | None = None, dry_run: bool = False) -> Result:
     steps: list[Step] = []
@@ -327,33 +352,8 @@ def setup(ctx: Context, env: Env, *, name: str | None = None, role: str | None =
         steps.append(Step("interpreter", "skipped", "此系统没有 Excel; shipbook 命令可直接使用",
                           "no Excel on this system; the shipbook command works as it is"))
 
-    # 2. the app folder (PYTHONPATH)
-    excel = env.windows or env.platform == "darwin"
-    if not excel:
-        pass
-    elif lay.app_path.is_dir():
-        steps.append(Step("app", "ok", f"程序目录: {lay.app_path}", f"app folder: {lay.app_path}"))
-    else:
-        if write:
-            lay.app_path.mkdir(parents=True, exist_ok=True)
-        steps.append(Step("app", "done", f"已创建程序目录: {lay.app_path}", f"created the app folder: {lay.app_path}"))
-
-    # 3. the user's xlwings config
-    wanted = {lay.interpreter_key: lay.python, "PYTHONPATH": lay.pythonpath}
-    existing = read_xlwings_conf(lay.xlwings_conf)
-    text = xlwings_conf_text(existing, wanted, env.windows)
-    have = {k.upper(): v for k, v in existing}
-    if not excel:
-        pass
-    elif all(have.get(k.upper()) == v for k, v in wanted.items()):
-        steps.append(Step("xlwings_conf", "ok", f"xlwings 配置已是最新: {lay.xlwings_conf}",
-                          f"xlwings config is up to date: {lay.xlwings_conf}"))
-    else:
-        if write:
-            lay.xlwings_conf.parent.mkdir(parents=True, exist_ok=True)
-            lay.xlwings_conf.write_bytes(text.encode("utf-8"))
-        steps.append(Step("xlwings_conf", "done", f"已写入 xlwings 配置: {lay.xlwings_conf}",
-                          f"wrote the xlwings config: {lay.xlwings_conf}"))
+    if env.windows or env.platform == "darwin":
+        steps += _app_folder(lay, write) + _xlwings_conf(lay, env, write)
 
     # 4. who you are
     from ..identity import config_path, current_identity

@@ -296,7 +296,8 @@ def run(book: Book, ctx: Context, file_path: str | Path, sheet: str | None = Non
     skipped_orders = list(dict.fromkeys(k[0] for k, s in zip(keys, skipped_mask) if s))
 
     out = lines[added_mask]
-    out = out[[k for k in ORDERS.keys if k == "status" or not _blank(out[k]).all()]]
+    # leave out only columns with nothing at all (whitespace is kept as read: nothing lost)
+    out = out[[k for k in ORDERS.keys if k == "status" or out[k].map(lambda v: v is not None and v == v).any()]]
     added = int(added_mask.sum())
     if added:
         book.append_rows(ORDERS, out.reset_index(drop=True))

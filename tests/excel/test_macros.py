@@ -332,3 +332,19 @@ def test_no_message_box_is_too_long_for_excel(tmp_path):
 def test_the_error_log_lives_in_local_app_data(monkeypatch, tmp_path):
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path))
     assert macros.error_log_path() == os.path.join(str(tmp_path), "shipbook", "last-error.txt")
+
+
+def test_printing_a_big_slip_makes_as_many_excel_calls_as_a_small_one(tmp_path):
+    printing, slips = BY_ID["sbPrint"], next((b for b in BUTTONS if b.operation == "slips"), None)
+    if ops_module(printing) is None or slips is None or ops_module(slips) is None:
+        pytest.skip("no slips to print in this version")
+    counts = []
+    for max_orders in (3, 60):
+        book = make_book(tmp_path / f"b{max_orders}.xlsx", n_lines=200)
+        for argv in (["validate", book], ["allocate", book], ["slips", book, "--max-orders", max_orders]):
+            run_cli(*argv)
+        result, _, actions, _ = rx.click_on(book, "sbPrint", active=SLIPS.name, selection="A2")
+        assert result is not None and result.exit_code == 0
+        counts.append((result.rows, sorted((a["func"], a["row_count"] is None) for a in actions)))
+    assert counts[0][0] < 10 < 50 < counts[1][0]  # slip lines
+    assert counts[0][1] == counts[1][1]
