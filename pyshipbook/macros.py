@@ -19,7 +19,9 @@ A click, step by step:
 3. the operation runs with screen updating off, calculation manual and
    events off (restored afterwards, also on error), progress in the status
    bar;
-4. its summary (Chinese, then English) is shown in a message box.
+4. what the button does in Excel after success, if anything (`AFTER`: 打印
+   brings 出库单打印 to the front for Ctrl+P), then its summary (Chinese,
+   then English) in a message box.
 
 Nothing escapes `click`: a ShipbookError becomes its bilingual message, any
 other error a bilingual "internal error" box naming a log file with the
@@ -132,6 +134,17 @@ INPUTS: dict[str, tuple[ButtonInput, ...]] = {
 }
 
 
+def show_print_sheet(live, ui, result) -> None:
+    """After 打印: bring 出库单打印 to the front, ready for Ctrl+P."""
+    from .book.schema import SLIP_PRINT_SHEET
+    if result.exit_code == 0 and live.has_sheet_named(SLIP_PRINT_SHEET):
+        live.xw.sheets[SLIP_PRINT_SHEET].activate()
+
+
+# what a button does in Excel after its operation succeeded (looks only; failures are ignored)
+AFTER: dict[str, Callable] = {"sbPrint": show_print_sheet}
+
+
 # -- which buttons work in this version ---------------------------------------------------------------
 def module_name(button: Button) -> str:
     return f"{OPS_PACKAGE}.{button.operation}"
@@ -212,6 +225,8 @@ def click(button_id: str, *, book=None, ui=None):
         with excel_busy(book.app):
             result = mod.run(live, ctx, **kwargs)
         ui.status(None)
+        if button.id in AFTER:
+            _quiet(lambda: AFTER[button.id](live, ui, result))
         ui.message(_title(button), result_text(result, live.changed), error=result.exit_code != 0)
         return result
     except Cancelled:

@@ -277,6 +277,9 @@ class LiveBook:
     def has_sheet(self, sheet: Sheet) -> bool:
         return sheet.name in self._names()
 
+    def has_sheet_named(self, name: str) -> bool:
+        return name in self._names()
+
     def _ws(self, sheet: Sheet, create: bool = False):
         if sheet.name in self._names():
             return self.xw.sheets[sheet.name]

@@ -32,6 +32,7 @@ FINGERPRINT_FIELDS = ("order_id", "sku", "qty", "recipient", "phone", "address")
 FIELD_SEP = "\x1f"   # ASCII unit separator, between the fields of a line
 LINE_SEP = "\x1e"    # ASCII record separator, after every line
 _SPACES = re.compile(r"\s+")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")   # Unicode categories Cc, Zl, Zp
 
 
 def canonical_value(v) -> str:
@@ -51,8 +52,7 @@ def canonical_value(v) -> str:
     if isinstance(v, (float, np.floating)):
         f = float(v)
         return str(int(f)) if f.is_integer() else repr(f)
-    text = unicodedata.normalize("NFKC", str(v))
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", str(v)))
     return _SPACES.sub(" ", text).strip()
 
 
@@ -71,8 +71,21 @@ def canonical_form(lines: pd.DataFrame) -> str:
     missing = [f for f in FINGERPRINT_FIELDS if f not in lines.columns]
     if missing:
         raise KeyError(f"canonical_form needs columns {missing}")
-    records = sorted(tuple(canonical_value(v) for v in rec)
-                     for rec in lines[list(FINGERPRINT_FIELDS)].itertuples(index=False, name=None))
+    columns = []
+    for f in FINGERPRINT_FIELDS:   # each distinct value made canonical once (addresses repeat per order)
+        cache: dict = {}
+        out = []
+        for v in lines[f].tolist():
+            k = (type(v), v)
+            try:
+                c = cache[k]
+            except KeyError:
+                c = cache[k] = canonical_value(v)
+            except TypeError:   # an unhashable cell value
+                c = canonical_value(v)
+            out.append(c)
+        columns.append(out)
+    records = sorted(zip(*columns))
     return CANONICAL_VERSION + "\n" + "".join(FIELD_SEP.join(r) + LINE_SEP for r in records)
 
 
@@ -178,15 +191,10 @@ def draft_slips(plan: SlipPlan, stock: pd.DataFrame, numbers: list[str]) -> list
         part = part.sort_values(["_noloc", "location", "sku", "_order", "_row"], kind="stable",
                                 key=lambda c: c.fillna("") if c.dtype == object else c)
         amount = round(float(np.nansum(part["amount"].astype(float).to_numpy())), 2)
-        drafts.append(SlipDraft(slip_no, [str(chosen.at[r, "order_id"]) for r in
-                                          _first_rows_in_order(part)],
-                                part, int(part["qty"].astype(np.int64).sum()), amount, fingerprint(part)))
+        order_ids = part.sort_values(["_order", "_row"]).drop_duplicates("_order")["order_id"].map(str).tolist()
+        drafts.append(SlipDraft(slip_no, order_ids, part, int(part["qty"].astype(np.int64).sum()), amount,
+                                fingerprint(part)))
     return drafts
-
-
-def _first_rows_in_order(part: pd.DataFrame) -> list[int]:
-    firsts = part.sort_values(["_order", "_row"]).drop_duplicates("_order")
-    return list(firsts["_row"])
 
 
 # -- the printed slip -----------------------------------------------------------------------------

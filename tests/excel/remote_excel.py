@@ -30,7 +30,7 @@ import openpyxl
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import PatternFill
-from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils import get_column_letter
 
 # what the replay applies to cells and rules
 CONTENT_FUNCS = {"setValues", "setFormula", "setNumberFormat", "addConditionalFormat", "deleteConditionalFormat",
@@ -336,9 +336,6 @@ def range_writes(actions: list[dict]) -> list[dict]:
     """The range-level actions (what costs a call into Excel per action)."""
     return [a for a in actions if a["func"] in RANGE_FUNCS]
 
-
-def bounds(address: str) -> tuple[int, int, int, int]:
-    return range_boundaries(address)
 
 
 # -- clicking a button on a workbook file -------------------------------------------------------------

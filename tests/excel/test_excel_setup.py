@@ -47,7 +47,8 @@ class FakeStreams:
         self.marked = set(marked)
 
     def read(self, path, stream):
-        return "[ZoneTransfer]\r\nZoneId=3\r\n" if (path, stream) in {(p, "Zone.Identifier") for p in self.marked} else None
+        marked = stream == "Zone.Identifier" and path in self.marked
+        return "[ZoneTransfer]\r\nZoneId=3\r\n" if marked else None
 
     def remove(self, path, stream):
         assert stream == "Zone.Identifier"
@@ -168,8 +169,8 @@ def test_a_trusted_location_is_added_once(tmp_path):
     result = es.setup(ctx(), env, trust=str(folder))
     assert steps(result)["trust"] == "done" and folder.is_dir()
     key = TL + r"\Location2"  # the first free number
-    assert registry.keys[key] == {"Path": str(PureWindowsPath(folder)) + "\\", "AllowSubfolders": 1, "Description": "shipbook",
-                                  "Date": "2026/11/26 15:00"}
+    assert registry.keys[key] == {"Path": str(PureWindowsPath(folder)) + "\\", "AllowSubfolders": 1,
+                                  "Description": "shipbook", "Date": "2026/11/26 15:00"}
     writes = len(registry.writes)
     again = es.setup(ctx(), env, trust=str(folder) + "\\")
     assert steps(again)["trust"] == "ok" and len(registry.writes) == writes

@@ -26,7 +26,7 @@ from pyshipbook.book.schema import LOG, ORDERS, SETTINGS, SHORTAGES, STOCK
 from pyshipbook.sample import make_book, order_rows, write_export_csv, write_orders
 
 
-# -- helpers ----------------------------------------------------------------------------------------
+# -- helpers -------------------------------------------------------------------------------------------------
 def twin(path: Path) -> Path:
     """A copy of the book for the command-line path."""
     other = path.with_name("cli-" + path.name)
@@ -61,7 +61,7 @@ def sample(tmp_path) -> Path:
     return make_book(tmp_path / "sample.xlsx", n_lines=200)
 
 
-# -- the two paths write the same book ------------------------------------------------------------------
+# -- the two paths write the same book -----------------------------------------------------------------------
 def test_validate_in_excel_writes_what_the_command_writes(sample):
     cli = twin(sample)
     code, _ = run_cli("validate", cli)
@@ -133,7 +133,7 @@ def test_import_makes_as_many_excel_writes_for_10000_lines_as_for_100(tmp_path):
     assert sum(counts[0][0].values()) < 20, counts[0][0]
 
 
-# -- text stays text, formulas stay formulas --------------------------------------------------------------------
+# -- text stays text, formulas stay formulas -----------------------------------------------------------------
 def test_text_that_excel_would_reinterpret_is_written_as_text(book_with):
     lines = [good_line(order_id="A001", remark="=1+1", customer="@所有人", recipient=" 王芳 "),
              good_line(order_id="A002", remark="+86 138 0013 8000", customer="-老客户-", phone="013812345678",
@@ -194,7 +194,7 @@ def test_a_text_constant_starting_with_equals_is_not_a_formula(book_with):
     assert table.frame.at[2, "remark"].startswith("=HYPERLINK")
 
 
-# -- reading: the same tables as the openpyxl adapter ----------------------------------------------------------------
+# -- reading: the same tables as the openpyxl adapter --------------------------------------------------------
 def title_rows_book(tmp_path) -> Path:
     path = make_book(tmp_path / "titled.xlsx", n_lines=60)
     wb = openpyxl.load_workbook(path)
@@ -330,7 +330,7 @@ def test_a_missing_log_sheet_is_created(sample):
     assert read_sheet(out, LOG.name) == read_sheet(cli, LOG.name)
 
 
-# -- around the operation ------------------------------------------------------------------------------------------------
+# -- around the operation ------------------------------------------------------------------------------------
 def test_screen_calculation_restored_in_order(sample):
     _, _, actions, _ = rx.click_on(sample, "sbValidate")
     funcs = [(a["func"], a["args"]) for a in actions if a["func"] in ("setScreenUpdating", "setCalculation")]
@@ -380,7 +380,7 @@ def test_status_bar_shows_progress_and_is_given_back():
     assert Book.app.status_bar is False  # Excel shows its own status again
 
 
-# -- small parts -----------------------------------------------------------------------------------------------------------
+# -- small parts ---------------------------------------------------------------------------------------------
 def test_formats_and_colours_are_those_of_the_openpyxl_adapter():
     assert live.NUMBER_FORMATS == xlsx.NUMBER_FORMATS
     assert live.HEADER_SCAN_ROWS == xlsx.HEADER_SCAN_ROWS

@@ -339,12 +339,13 @@ def test_printing_a_big_slip_makes_as_many_excel_calls_as_a_small_one(tmp_path):
     if ops_module(printing) is None or slips is None or ops_module(slips) is None:
         pytest.skip("no slips to print in this version")
     counts = []
-    for max_orders in (3, 60):
+    for max_orders in (3, 60):  # the print sheet is brought to the front afterwards
         book = make_book(tmp_path / f"b{max_orders}.xlsx", n_lines=200)
         for argv in (["validate", book], ["allocate", book], ["slips", book, "--max-orders", max_orders]):
             run_cli(*argv)
         result, _, actions, _ = rx.click_on(book, "sbPrint", active=SLIPS.name, selection="A2")
         assert result is not None and result.exit_code == 0
+        assert [a["func"] for a in actions][-2:] == ["activateSheet", "alert"]
         counts.append((result.rows, sorted((a["func"], a["row_count"] is None) for a in actions)))
     assert counts[0][0] < 10 < 50 < counts[1][0]  # slip lines
     assert counts[0][1] == counts[1][1]
