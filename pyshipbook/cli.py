@@ -31,7 +31,8 @@ def command_modules() -> list[ModuleType]:
         mod = importlib.import_module(f"{ops.__name__}.{info.name}")
         if getattr(mod, "COMMAND", None):
             mods.append(mod)
-    order = ["new", "demo", "import_orders", "validate"]
+    order = ["new", "demo", "import_orders", "validate", "allocate", "shortages", "slips", "print_slip", "sign",
+             "waybills", "tracking", "export_shipped", "delivered", "close_completed", "daily", "dashboard", "run"]
     return sorted(mods, key=lambda m: (order.index(m.__name__.rsplit(".", 1)[1])
                                        if m.__name__.rsplit(".", 1)[1] in order else len(order), m.COMMAND))
 
@@ -91,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             ctx.progress = _terminal_progress()
         mod = args.module
-        result = mod.cli(args, ctx) if hasattr(mod, "cli") else default_cli(mod, args, ctx)
+        try:
+            result = mod.cli(args, ctx) if hasattr(mod, "cli") else default_cli(mod, args, ctx)
+        finally:
+            if ctx.progress is not None:
+                ctx.progress.close()
     except ShipbookError as exc:
         return fail(exc.zh, exc.en)
     except KeyboardInterrupt:
@@ -106,19 +111,31 @@ def main(argv: list[str] | None = None) -> int:
     return result.exit_code
 
 
-def _terminal_progress():
-    """A progress line on stderr for long work (only when stderr is a terminal)."""
-    if not sys.stderr.isatty():
-        return None
+class _TerminalProgress:
+    """A rich progress bar per step on stderr, only when stderr is a terminal."""
 
-    def show(done: int, total: int, label: str) -> None:
-        if total < 2000:
-            return
-        sys.stderr.write(f"\r{label}: {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-    return show
+    def __init__(self):
+        self._progress = None
+        self._tasks: dict[str, int] = {}
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      console=Console(stderr=True), transient=False)
+            self._progress.start()
+        if label not in self._tasks:
+            self._tasks[label] = self._progress.add_task(label, total=max(total, 1))
+        self._progress.update(self._tasks[label], completed=done, total=max(total, 1))
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _terminal_progress():
+    return _TerminalProgress() if sys.stderr.isatty() else None
 
 
 if __name__ == "__main__":  # pragma: no cover

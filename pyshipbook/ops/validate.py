@@ -41,7 +41,9 @@ def highlights() -> list[Highlight]:
 def run(book: Book, ctx: Context) -> Result:
     orders = book.read_table(ORDERS, required=REQUIRED)
     stock = book.read_table(STOCK, required=("sku",))
-    ctx.report(0, len(orders.frame), "校验 / validating")
+    big = len(orders.frame) >= 2000  # a progress bar only where one helps
+    if big:
+        ctx.report(0, len(orders.frame), "校验 / validating")
     v = validate_lines(orders.frame, stock_index(stock.frame), today=ctx.clock.date(),
                        formula_cells=orders.formula_cells)
     out = v.lines.norm.reindex(columns=[k for k in WRITTEN if k in v.lines.norm.columns]).copy()
@@ -52,7 +54,8 @@ def run(book: Book, ctx: Context) -> Result:
     changed = book.write_columns(orders, out)
     if len(orders.frame):
         book.set_highlights(orders, "check", highlights())
-    ctx.report(len(orders.frame), len(orders.frame), "校验 / validating")
+    if big:
+        ctx.report(len(orders.frame), len(orders.frame), "校验 / validating")
     problems = [{"row": p.row, "order_id": _text(orders.frame.at[p.row, "order_id"]), "code": p.code,
                  "severity": p.severity, "message": p.message} for p in v.problems]
     n = len(orders.frame)
