@@ -33,14 +33,17 @@ FIELD_SEP = "\x1f"   # ASCII unit separator, between the fields of a line
 LINE_SEP = "\x1e"    # ASCII record separator, after every line
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")   # Unicode categories Cc, Zl, Zp
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")   # zero-width characters (dropped, as clean_text does)
 
 
 def canonical_value(v) -> str:
     """One field as canonical text.
 
     Blank (None, NaN, "") -> "". Whole numbers (2, 2.0) -> "2"; other numbers -> repr of the float.
-    Text -> NFKC (full-width letters and digits become half-width), control characters
-    removed, every run of whitespace one space, stripped. So 'ＷＳ1001 ', 'WS1001' are the same, while
+    Text -> NFKC (full-width letters and digits become half-width, no-break and ideographic spaces
+    plain spaces), zero-width characters (U+200B–U+200D, U+2060, U+FEFF) dropped, control and
+    line/paragraph separator characters made spaces, every run of whitespace one space, stripped
+    (so cleaned and raw cell text give the same form). So 'ＷＳ1001 ', 'WS1001' are the same, while
     any change a person would see (another digit, another character) changes the text.
     """
     if v is None or (isinstance(v, float) and v != v):
@@ -52,7 +55,7 @@ def canonical_value(v) -> str:
     if isinstance(v, (float, np.floating)):
         f = float(v)
         return str(int(f)) if f.is_integer() else repr(f)
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", str(v)))
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", unicodedata.normalize("NFKC", str(v))))
     return _SPACES.sub(" ", text).strip()
 
 
