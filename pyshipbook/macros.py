@@ -122,16 +122,185 @@ def attachment_beside_book(live, ui, button: Button):
     return file_delivery(book_folder(live) / Path(str(live.xw.fullname)).name)
 
 
+# -- asking: a text box, a choice ----------------------------------------------------------------------
+def ask_text(ui, title: str, prompt: str, default: str = "") -> str:
+    """A line of text typed by the user (Excel's InputBox); Cancelled when cancelled or left blank.
+
+    A UI with its own ``ask_text(title, prompt, default)`` (tests, or a future ExcelUI method) is used
+    as it is; otherwise Excel's Application.InputBox (Windows) or an AppleScript dialog (macOS).
+    """
+    ask = getattr(ui, "ask_text", None)
+    answer = ask(title, prompt, default) if callable(ask) else _input_box(ui, title, prompt, default)
+    if answer is None or answer is False or not str(answer).strip():
+        raise Cancelled()
+    return str(answer).strip()
+
+
+def _input_box(ui, title: str, prompt: str, default: str):
+    import sys
+    if sys.platform == "darwin":
+        import subprocess
+        script = (f'text returned of (display dialog "{prompt.replace(chr(34), "")}" default answer '
+                  f'"{default.replace(chr(34), "")}" with title "{title.replace(chr(34), "")}")')
+        done = subprocess.run(["osascript", "-e", script], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else None
+    try:
+        answer = ui.book.app.api.InputBox(Prompt=prompt[:250], Title=title, Default=default, Type=2)
+    except Exception:  # no input box on this engine
+        raise ShipbookError("此环境不能弹出输入框, 请用命令行 shipbook", "no input box here; use the shipbook command") \
+            from None
+    return None if answer is False or answer == "False" else answer
+
+
+ROLE_CHOICES = {"1": "finance", "2": "logistics"}
+
+
+def signing_role(live, ui, button: Button) -> str:
+    """签字: the role to sign as. The user's configured role when it is 财务总监 / 物流总监, else the one
+    role 设置 names the user for, else a choice (1 财务总监, 2 物流总监)."""
+    from .domain import signatures as sg
+    from .identity import current_identity
+    me = current_identity()
+    own = sg.role_of(me.role)
+    if own:
+        return own
+    settings = live.read_settings()
+    named = [r for r in sg.ROLES if sg.person_key(me.name) in sg._allowed(settings, r)]
+    if len(named) == 1:
+        return named[0]
+    answer = ask_text(ui, f"{button.label}: 签字角色 / role",
+                      f"{me.name}, 以什么角色签字? / sign as:\n1 = 财务总监 finance\n2 = 物流总监 logistics", "1")
+    role = ROLE_CHOICES.get(answer.strip()) or sg.role_of(answer)
+    if role is None:
+        raise ShipbookError(f"「{answer}」不是签字角色: 请输入 1 (财务总监) 或 2 (物流总监)",
+                            f"'{answer}' is not a signing role: type 1 (finance) or 2 (logistics)")
+    return role
+
+
+def book_folder_input(live, ui, button: Button) -> str:
+    """生成运单 / 导出批量发货: the file goes beside the workbook (the operation names it)."""
+    return str(book_folder(live))
+
+
+def selected_orders(live, ui, *, required: bool = False) -> list[str]:
+    """订单号 of the rows selected on 订单 (several rows may be selected); [] when 订单 is not selected."""
+    from .book.schema import ORDERS
+    cell = ui.selected_cell()
+    if cell is None or cell[0] != ORDERS.name:
+        if required:
+            raise ShipbookError(f"请先在「{ORDERS.name}」表中点选订单所在的行", f"select the order's row on {ORDERS.name} first")
+        return []
+    first, count = cell[1], 1
+    try:
+        count = max(1, int(ui.book.selection.shape[0]))
+    except Exception:
+        pass
+    table = live.read_table(ORDERS, required=("order_id",))
+    rows = [r for r in table.frame.index if first <= r < first + count]
+    out = []
+    for r in rows:
+        v = table.frame.at[r, "order_id"]
+        if v is not None and not (isinstance(v, float) and v != v) and str(v).strip():
+            v = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+            if v not in out:
+                out.append(v)
+    if not out:
+        raise ShipbookError(f"所选的第 {first} 行没有订单号; 请点选订单所在的行, 或点选其他表以选择文件",
+                            f"row {first} has no order id: select an order's row, or another sheet to choose a file")
+    return out
+
+
+def _file_unless_orders(live, ui, button: Button, what_zh: str, what_en: str) -> str | None:
+    if selected_orders(live, ui):
+        return None
+    path = ui.ask_open_file(f"{button.label}: {what_zh} / {what_en}", IMPORT_FILTER)
+    if not path:
+        raise Cancelled()
+    from .book import sources
+    sources.check_file(path)
+    return str(path)
+
+
+def tracking_file(live, ui, button: Button) -> str | None:
+    """登记快递单号: the courier's result file (Open dialog), unless an order row is selected on 订单."""
+    return _file_unless_orders(live, ui, button, "选择快递单号文件", "choose the courier's result file")
+
+
+def tracking_order(live, ui, button: Button) -> str | None:
+    """登记快递单号: the order of the row selected on 订单 (one order at a time)."""
+    orders = selected_orders(live, ui)
+    if len(orders) > 1:
+        raise ShipbookError("一次只能为一个订单输入快递单号; 请只点选一行",
+                            "tracking numbers are typed for one order at a time: select one row")
+    return orders[0] if orders else None
+
+
+def tracking_number(live, ui, button: Button) -> str | None:
+    """登记快递单号: the number(s) for the selected order, typed in an input box."""
+    orders = selected_orders(live, ui)
+    if not orders:
+        return None
+    return ask_text(ui, f"{button.label}: {orders[0]}",
+                    f"订单 {orders[0]} 的快递单号 (多个包裹用逗号分隔)\ntracking number(s) for {orders[0]} "
+                    "(several parcels: comma-separated)")
+
+
+def export_platform(live, ui, button: Button) -> str:
+    """导出批量发货: which shop platform's file (wechat, taobao, youzan, generic)."""
+    from .ops.export_shipped import find_platform
+    choices = {"1": "wechat", "2": "taobao", "3": "youzan", "4": "generic"}
+    answer = ask_text(ui, f"{button.label}: 平台 / platform",
+                      "导出哪个平台的批量发货文件? / which platform?\n1 = 微信小店 wechat\n2 = 淘宝 taobao\n"
+                      "3 = 有赞 youzan\n4 = 通用 generic", "1")
+    key, _ = find_platform(choices.get(answer.strip(), answer))
+    return key
+
+
+def delivered_file(live, ui, button: Button) -> str | None:
+    """签收: the courier's tracking export (Open dialog), unless order rows are selected on 订单."""
+    return _file_unless_orders(live, ui, button, "选择签收/物流导出文件", "choose the courier's tracking export")
+
+
+def delivered_orders(live, ui, button: Button) -> list[str] | None:
+    """签收: the orders of the rows selected on 订单, signed for now."""
+    return selected_orders(live, ui) or None
+
+
 INPUTS: dict[str, tuple[ButtonInput, ...]] = {
     "sbImport": (ButtonInput("file_path", ask_import_file, "在打开对话框中选择店铺导出文件",
                              "the shop's export, chosen in Excel's Open dialog"),),
     "sbSign": (ButtonInput("slip_no", selected_slip, "在「出库单」表中选中的出库单",
-                           "the slip selected on 出库单"),),
+                           "the slip selected on 出库单"),
+               ButtonInput("role", signing_role, "签字角色: 配置中的角色, 或设置中指定的角色, 否则询问",
+                           "the role: the configured one, the one 设置 names the user for, else asked")),
     "sbPrint": (ButtonInput("slip_no", selected_slip, "在「出库单」表中选中的出库单",
                             "the slip selected on 出库单"),),
+    "sbWaybills": (ButtonInput("out", book_folder_input, "快递批量下单文件 运单-快递-时间.xlsx 写在工作簿旁 "
+                               "(快递公司: 设置 默认快递)", "the courier's upload file, written beside the workbook "
+                               "(courier: 设置 默认快递)"),),
+    "sbTracking": (ButtonInput("file_path", tracking_file, "快递单号文件 (打开对话框); 在「订单」表选中一行时不用",
+                               "the courier's result file (Open dialog), unless an order row is selected"),
+                   ButtonInput("order_id", tracking_order, "在「订单」表中选中的订单", "the order selected on 订单"),
+                   ButtonInput("number", tracking_number, "为该订单输入的快递单号 (输入框)",
+                               "its tracking number(s), typed in an input box")),
+    "sbExportShipped": (ButtonInput("platform", export_platform, "平台 (输入框: 1 微信小店 2 淘宝 3 有赞 4 通用)",
+                                    "the platform (input box: 1 wechat 2 taobao 3 youzan 4 generic)"),
+                        ButtonInput("out", book_folder_input, "批量发货文件写在工作簿旁",
+                                    "the file is written beside the workbook")),
+    "sbDelivered": (ButtonInput("file_path", delivered_file, "签收导出文件 (打开对话框); 在「订单」表选中行时不用",
+                                "the courier's tracking export (Open dialog), unless order rows are selected"),
+                    ButtonInput("orders", delivered_orders, "在「订单」表中选中的订单 (现在签收)",
+                                "the orders selected on 订单, signed for now")),
     "sbDaily": (ButtonInput("deliver", attachment_beside_book, "附件 订货明细单-日期.xlsx 写在工作簿旁",
                             "the .xlsx attachment, written beside the workbook"),),
 }
+
+
+def show_waybills(live, ui, result) -> None:
+    """After 生成运单: bring 运单 to the front when rows were added."""
+    from .book.schema import WAYBILLS
+    if result.data.get("added") and live.has_sheet_named(WAYBILLS.name):
+        live.xw.sheets[WAYBILLS.name].activate()
 
 
 def show_print_sheet(live, ui, result) -> None:
@@ -142,7 +311,7 @@ def show_print_sheet(live, ui, result) -> None:
 
 
 # what a button does in Excel after its operation succeeded (looks only; failures are ignored)
-AFTER: dict[str, Callable] = {"sbPrint": show_print_sheet}
+AFTER: dict[str, Callable] = {"sbPrint": show_print_sheet, "sbWaybills": show_waybills}
 
 
 # -- which buttons work in this version ---------------------------------------------------------------

@@ -204,7 +204,7 @@ SETTINGS_ROWS: tuple[Setting, ...] = (
     Setting("sender_name", "发件人", "", "运单上的寄件人 / sender on waybills"),
     Setting("sender_phone", "发件电话", "", "寄件人电话 / sender phone"),
     Setting("sender_address", "发件地址", "", "寄件详细地址 / sender address"),
-    Setting("default_carrier", "默认快递", "SF", "SF ZTO YTO YUNDA STO JD EMS JT"),
+    Setting("default_carrier", "默认快递", "SF", "SF ZTO YTO YUNDA STO JD EMS JT DBL"),
     Setting("cutoff", "截单时间", "14:00", "每日订货明细单的截止时间 / daily cut-off"),
     Setting("mail_to", "物流组邮箱", "", "逗号分隔 / comma-separated addresses"),
     Setting("mail_cc", "监管组邮箱", "", "逗号分隔 / comma-separated addresses"),
@@ -222,7 +222,7 @@ SETTING_BY_KEY = {s.key: s for s in SETTINGS_ROWS}
 # Dropdown choices (data validations on 订单).
 CHANNELS = ("微信", "小程序", "电话", "邮件", "经销商", "跨境")
 PAYMENT_STATUSES = ("未付款", "已付款", "货到付款")
-CARRIERS = ("SF", "ZTO", "YTO", "YUNDA", "STO", "JD", "EMS", "JT")
+CARRIERS = ("SF", "ZTO", "YTO", "YUNDA", "STO", "JD", "EMS", "JT", "DBL")
 
 # Order-line lifecycle (状态).
 S_PENDING_CHECK = "待校验"

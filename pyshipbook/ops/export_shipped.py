@@ -46,8 +46,9 @@ def exported_event(platform: str) -> str:
     return f"{EXPORTED_EVENT} {platform}"
 
 
-def default_out(book_path: str | Path, platform: str, when) -> Path:
-    return Path(book_path).resolve().parent / f"批量发货-{platform}-{when:%Y%m%d-%H%M}.xlsx"
+def default_out(folder: str | Path, platform: str, when) -> Path:
+    """The file's default name in `folder` (the book's folder unless told): 批量发货-PLATFORM-YYYYMMDD-HHMM.xlsx."""
+    return Path(folder) / f"批量发货-{platform}-{when:%Y%m%d-%H%M}.xlsx"
 
 
 def find_platform(name: str | None):
@@ -75,7 +76,9 @@ def cli(args, ctx: Context) -> Result:
     from ..book import exports
     from ..book.xlsx import open_book
     key, _ = find_platform(args.platform)
-    out = Path(args.out) if args.out else default_out(args.book, key, ctx.clock)
+    out = Path(args.out) if args.out else Path(args.book).resolve().parent
+    if out.is_dir():
+        out = default_out(out, key, ctx.clock)
     exports.check_target(out, book=args.book)
     with open_book(args.book) as book:
         return run(book, ctx, platform=key, out=out)
@@ -115,6 +118,8 @@ def run(book: Book, ctx: Context, platform: str = DEFAULT_PLATFORM, out: str | P
     key, plat = find_platform(platform)
     if not out:
         raise ShipbookError("请指定输出文件 (--out)", "name the output file (--out)")
+    if Path(out).is_dir():
+        out = default_out(out, key, ctx.clock)
     carriers = load_carriers()
     orders = book.read_table(ORDERS, required=("order_id", "status"))
     events = book.read_table(TRACKING).frame if book.has_sheet(TRACKING) else \

@@ -7,8 +7,8 @@ other order on a slip is refused with the reason (a signature missing or void, c
 The courier (`--carrier`, default 设置 默认快递) picks the layout, templates/waybills/CODE.toml
 (domain/waybills: sender from 设置, goods, weight from 库存 单件重量kg, COD amounts). The rows are
 appended to the 运单 sheet and, with `--out FILE`, written to a file for the courier's upload page
-(.xlsx with every cell text, or .csv in GBK): the file holds this run's rows only, so each upload
-carries each order once.
+(.xlsx with every cell text, or .csv in GBK; a folder: 运单-CODE-YYYYMMDD-HHMM.xlsx in it): the file
+holds this run's rows only, so each upload carries each order once.
 
 The 运单 sheet: a leading 订单号 | 快递公司 pair (the contract's columns; how shipbook knows which
 orders have a waybill, whichever courier's layout wrote the row), then the layout's columns (a
@@ -85,6 +85,11 @@ def load_courier(carrier: str | None, settings: dict) -> tuple[str, WaybillLayou
     return code, layouts[code], carriers
 
 
+def default_out(folder: str | Path, carrier: str, when) -> Path:
+    """The upload file's default name in `folder`: 运单-CODE-YYYYMMDD-HHMM.xlsx."""
+    return Path(folder) / f"运单-{carrier}-{when:%Y%m%d-%H%M}.xlsx"
+
+
 def slip_reason(state: SlipBook, slip_no: str | None) -> str:
     """Why a slip does not let its orders ship (for waybill.not_signed)."""
     if not slip_no:
@@ -119,7 +124,7 @@ def add_arguments(parser) -> None:
 def cli(args, ctx: Context) -> Result:
     from ..book import exports
     from ..book.xlsx import open_book
-    if args.out:
+    if args.out and not Path(args.out).is_dir():
         exports.check_target(args.out, book=args.book)
     with open_book(args.book) as book:
         return run(book, ctx, carrier=args.carrier, out=args.out)
@@ -186,6 +191,8 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
             book.write_columns(state.orders, pd.DataFrame({"carrier": [code] * len(fill)}, index=fill, dtype=object))
         if out:
             from ..book import exports
+            if Path(out).is_dir():
+                out = default_out(out, code, ctx.clock)
             target = "csv" if str(out).lower().endswith(".csv") else "sheet"
             headers, rows = render(layout, records, target=target)
             file_info = exports.write_rows(out, headers, rows, sheet_name=layout.name)
@@ -219,5 +226,5 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
             "refused": [p for p in refused], "warnings": warnings, "file": file_info,
             "voided": state.voided, "problems": refused + warnings}
     result = Result(COMMAND, EXIT_PROBLEMS if refused else EXIT_OK, zh, en, data, rows=len(added))
-    log_operation(book, ctx, result, " ".join(x for x in (f"--carrier {code}", f"--out {out}" if out else "") if x))
+    log_operation(book, ctx, result, f"--carrier {code}" + (f" --out {Path(file_info['file']).name}" if file_info else ""))
     return result

@@ -38,6 +38,31 @@ def ops_module(button):
 LIVE = {b.id for b in BUTTONS if not b.operation or ops_module(b) is not None}
 
 
+def click(path: Path, button_id: str, *, open_file=None, answers=(), **payload_kw):
+    """rx.click_on with a UI that also answers input boxes (ask_text) from `answers`, in order.
+
+    ui.prompts lists what was asked; an input box beyond the answers is cancelled."""
+    from pyshipbook.book.live import ExcelUI
+    book = rx.remote_book(path, **payload_kw)
+    queue = list(answers)
+
+    class UI(ExcelUI):
+        asked: list[str] = []
+        prompts: list[str] = []
+
+        def ask_open_file(self, title, filters):
+            self.asked.append(title)
+            return str(open_file) if open_file else None
+
+        def ask_text(self, title, prompt, default=""):
+            self.prompts.append(prompt)
+            return queue.pop(0) if queue else None
+
+    ui = UI(book)
+    result = macros.click(button_id, book=book, ui=ui)
+    return result, book, book.json()["actions"], ui
+
+
 def test_which_buttons_are_live_in_this_version():
     assert set(macros.live_buttons()) == LIVE
     assert {"sbImport", "sbValidate", "sbHelp"} <= LIVE  # this version's own operations
@@ -102,6 +127,26 @@ def trimmed(rows: list[tuple]) -> list[tuple]:
     return out
 
 
+def first_order(path: Path) -> tuple[int, str] | None:
+    """(row, 订单号) of the first order line on 订单."""
+    rows = read_sheet(path, ORDERS.name)
+    col = list(rows[0]).index("订单号")
+    return next(((i, r[col]) for i, r in enumerate(rows[1:], 2) if r[col]), None)
+
+
+# what each button is given in Excel: payload (active sheet, selection) and input-box answers
+def excel_setup(button, book: Path) -> tuple[dict, list[str]]:
+    if button.id in ("sbSign", "sbPrint"):  # the first slip's row is selected on 出库单
+        return {"active": SLIPS.name, "selection": "A2"}, (["1"] if button.id == "sbSign" else [])
+    if button.id in ("sbTracking", "sbDelivered"):  # the first order's row is selected on 订单
+        row, _ = first_order(book)
+        return {"active": ORDERS.name, "selection": f"A{row}"}, (["SF1234567890123"] if button.id == "sbTracking"
+                                                                 else [])
+    if button.id == "sbExportShipped":
+        return {}, ["1"]
+    return {}, []
+
+
 # which command line gives the same operation, for buttons with inputs
 def cli_argv(button, book: Path, export: Path, slip: str | None):
     mod = ops_module(button)
@@ -109,6 +154,16 @@ def cli_argv(button, book: Path, export: Path, slip: str | None):
         return [mod.COMMAND, book, export]
     if button.id == "sbPrint":
         return [mod.COMMAND, book, slip]
+    if button.id == "sbSign":
+        return [mod.COMMAND, book, slip, "--role", "finance"]   # 测试员 (微商专员) chose 1 = 财务总监
+    if button.id == "sbWaybills":
+        return [mod.COMMAND, book, "--out", book.parent]
+    if button.id == "sbTracking":
+        return [mod.COMMAND, book, "--order", first_order(book)[1], "--number", "SF1234567890123"]
+    if button.id == "sbExportShipped":
+        return [mod.COMMAND, book, "--platform", "wechat", "--out", book.parent]
+    if button.id == "sbDelivered":
+        return [mod.COMMAND, book, "--order", first_order(book)[1]]
     if button.id in macros.INPUTS:
         return None  # an input this test does not know how to pass on the command line
     return [mod.COMMAND, book]
@@ -119,10 +174,8 @@ def test_every_button_through_excel(button, flow_book, export_file, tmp_path):
     book = tmp_path / "book.xlsx"
     shutil.copy(flow_book, book)
     slip = first_slip(book)
-    kw = {}
-    if button.id in ("sbSign", "sbPrint"):  # the first slip's row is selected on 出库单
-        kw = {"active": SLIPS.name, "selection": "A2"}
-    result, xbook, actions, ui = rx.click_on(book, button.id, open_file=export_file, **kw)
+    kw, answers = excel_setup(button, book)
+    result, xbook, actions, ui = click(book, button.id, open_file=export_file, answers=answers, **kw)
     texts = " ".join(t for _, t, _ in ui.shown)
     assert "Traceback" not in texts and "内部错误" not in texts, texts
 
@@ -143,10 +196,11 @@ def test_every_button_through_excel(button, flow_book, export_file, tmp_path):
     assert ui.shown[-1][0] == f"shipbook · {button.label}" and result.zh in ui.shown[-1][1]
     out, _ = rx.replay_to_file(book, actions, tmp_path / "excel.xlsx")
 
-    argv = cli_argv(button, tmp_path / "cli.xlsx", export_file, slip)
+    (tmp_path / "cli").mkdir()
+    shutil.copy(flow_book, tmp_path / "cli" / "book.xlsx")
+    argv = cli_argv(button, tmp_path / "cli" / "book.xlsx", export_file, slip)
     if argv is None:
         return
-    shutil.copy(flow_book, argv[1])
     code, printed = run_cli(*argv)
     assert code == result.exit_code, printed
     want, got = all_sheets(argv[1]), all_sheets(out)
@@ -185,8 +239,8 @@ def test_import_of_a_file_that_is_not_an_export_is_refused_before_anything_chang
 
 
 def fake_sign(calls):
-    def run(book, ctx, slip_no):
-        calls.append(slip_no)
+    def run(book, ctx, slip_no, role):
+        calls.append((slip_no, role))
         return Result("sign", EXIT_OK, f"已签字 {slip_no}", f"signed {slip_no}")
     return types.SimpleNamespace(run=run, COMMAND="sign")
 
@@ -206,8 +260,8 @@ def test_sign_reads_the_slip_of_the_selected_row(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(macros, "load_operation", lambda b: fake_sign(calls) if b.id == "sbSign" else None)
     path = slips_book(tmp_path)
-    result, _, _, ui = rx.click_on(path, "sbSign", active=SLIPS.name, selection="C3")
-    assert calls == ["CK20261126-002"] and result.en == "signed CK20261126-002", ui.shown
+    result, _, _, ui = click(path, "sbSign", active=SLIPS.name, selection="C3", answers=["2"])
+    assert calls == [("CK20261126-002", "logistics")] and result.en == "signed CK20261126-002", ui.shown
 
 
 @pytest.mark.parametrize("active,selection,says", [
@@ -225,12 +279,12 @@ def test_sign_explains_what_to_select(tmp_path, monkeypatch, active, selection, 
 
 
 def test_an_operation_whose_inputs_do_not_match_says_so(tmp_path, monkeypatch):
-    def run(book, ctx, slip_no, role):  # a version of sign that also needs a role
+    def run(book, ctx, slip_no, role, stamp):  # a version of sign that also needs a stamp
         raise AssertionError("must not run")
     monkeypatch.setattr(macros, "load_operation", lambda b: types.SimpleNamespace(run=run))
-    result, _, actions, ui = rx.click_on(slips_book(tmp_path), "sbSign", active=SLIPS.name, selection="A2")
+    result, _, actions, ui = click(slips_book(tmp_path), "sbSign", active=SLIPS.name, selection="A2", answers=["1"])
     assert result is None and [a["func"] for a in actions] == ["alert"]
-    assert "+role" in ui.shown[-1][1] and "do not match" in ui.shown[-1][1]
+    assert "+stamp" in ui.shown[-1][1] and "do not match" in ui.shown[-1][1]
 
 
 # -- errors never become tracebacks ---------------------------------------------------------------------------
@@ -349,3 +403,149 @@ def test_printing_a_big_slip_makes_as_many_excel_calls_as_a_small_one(tmp_path):
         counts.append((result.rows, sorted((a["func"], a["row_count"] is None) for a in actions)))
     assert counts[0][0] < 10 < 50 < counts[1][0]  # slip lines
     assert counts[0][1] == counts[1][1]
+
+
+# -- the shipping buttons (签字, 生成运单, 登记快递单号, 导出批量发货, 签收) through Excel ------------------------
+def set_config(monkeypatch, tmp_path, name: str, role: str) -> None:
+    cfg = tmp_path / f"cfg-{name}.toml"
+    cfg.write_text(f'[user]\nname = "{name}"\nrole = "{role}"\n', encoding="utf-8")
+    monkeypatch.setenv("SHIPBOOK_CONFIG", str(cfg))
+
+
+def set_settings(path: Path, values: dict[str, str]) -> None:
+    from pyshipbook.book.schema import SETTING_BY_KEY, SETTINGS
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SETTINGS.name]
+    for r in range(2, ws.max_row + 1):
+        for key, value in values.items():
+            if ws.cell(r, 1).value == SETTING_BY_KEY[key].item:
+                ws.cell(r, 2, value)
+    wb.save(path)
+
+
+def test_sign_takes_the_role_from_the_users_config(flow_book, tmp_path, monkeypatch):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(flow_book, book)
+    set_config(monkeypatch, tmp_path, "钱总", "物流总监")
+    result, _, _, ui = click(book, "sbSign", active=SLIPS.name, selection="A2")
+    assert ui.prompts == [] and result.exit_code == 0
+    assert (result.data["role"], result.data["signer"]) == ("logistics", "钱总")
+
+
+def test_sign_takes_the_role_settings_name_the_user_for(flow_book, tmp_path):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(flow_book, book)
+    set_settings(book, {"signer_finance": "李财务", "signer_logistics": "测试员"})
+    result, _, _, ui = click(book, "sbSign", active=SLIPS.name, selection="A2")
+    assert ui.prompts == [] and (result.data["role"], result.data["outcome"]) == ("logistics", "accepted")
+
+
+def test_sign_asks_for_the_role_and_a_cancel_changes_nothing(flow_book, tmp_path):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(flow_book, book)
+    result, _, actions, ui = click(book, "sbSign", active=SLIPS.name, selection="A2", answers=[])
+    assert result is None and rx.range_writes(actions) == [] and ui.shown == []
+    assert "财务总监" in ui.prompts[0] and "物流总监" in ui.prompts[0]
+    result, _, actions, ui = click(book, "sbSign", active=SLIPS.name, selection="A2", answers=["会计"])
+    assert result is None and rx.range_writes(actions) == []
+    assert "不是签字角色" in ui.shown[-1][1] and "not a signing role" in ui.shown[-1][1]
+
+
+def test_a_refused_signature_says_why_in_excel(flow_book, tmp_path):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(flow_book, book)
+    set_settings(book, {"signer_finance": "李财务"})
+    result, _, _, ui = click(book, "sbSign", active=SLIPS.name, selection="A2", answers=["1"])
+    assert result.exit_code == 1 and result.data["code"] == "sign.wrong_person"
+    title, text, mode = ui.shown[-1]
+    assert mode == "critical" and "签字被拒绝" in text and "sign.wrong_person" in text
+
+
+def test_tracking_by_hand_cancelled_or_on_a_blank_row(flow_book, tmp_path):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(flow_book, book)
+    row, order_id = first_order(book)
+    result, _, actions, ui = click(book, "sbTracking", active=ORDERS.name, selection=f"A{row}", answers=[])
+    assert result is None and rx.range_writes(actions) == [] and order_id in ui.prompts[0]
+    assert ui.asked == []  # no file dialog when an order row is selected
+    result, _, actions, ui = click(book, "sbTracking", active=ORDERS.name, selection="A1")
+    assert result is None and "没有订单号" in ui.shown[-1][1]
+    result, _, actions, ui = click(book, "sbTracking", active=SLIPS.name, selection="A2", open_file=None)
+    assert result is None and actions == [] and ui.asked  # elsewhere: the file dialog, cancelled
+
+
+def test_export_to_an_unknown_platform_is_refused_before_anything_changes(flow_book, tmp_path):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(flow_book, book)
+    result, _, actions, ui = click(book, "sbExportShipped", answers=["拼多多"])
+    assert result is None and rx.range_writes(actions) == []
+    assert "未知的平台" in ui.shown[-1][1] and "unknown platform" in ui.shown[-1][1]
+
+
+def sheets_equal(a: Path, b: Path) -> None:
+    want, got = all_sheets(b), all_sheets(a)
+    assert list(got) == list(want)
+    for name in want:
+        assert trimmed(got[name]) == trimmed(want[name]), name
+
+
+def file_cells(path: Path) -> list[tuple]:
+    ws = openpyxl.load_workbook(path).active
+    assert all(c.number_format == "@" for row in ws.iter_rows() for c in row)
+    return [tuple(c.value for c in row) for row in ws.iter_rows()]
+
+
+def test_the_shipping_day_through_excel_does_what_the_commands_do(flow_book, tmp_path):
+    """签字 → 生成运单 → 登记快递单号 → 导出批量发货 → 签收: each click, replayed onto the file, leaves the
+    book as the command does on a copy; the files written beside the book are the same."""
+    excel, cli = tmp_path / "excel" / "books" / "book.xlsx", tmp_path / "cli" / "books" / "book.xlsx"
+    for p in (excel, cli):
+        p.parent.mkdir(parents=True)
+        shutil.copy(flow_book, p)
+    slip = first_slip(excel)
+
+    def step(button_id, argv, *, answers=(), open_file=None, **payload):
+        result, _, actions, ui = click(excel, button_id, answers=answers, open_file=open_file, **payload)
+        assert result is not None, ui.shown
+        assert ui.shown[-1][0] == f"shipbook · {BY_ID[button_id].label}" and result.zh[:200] in ui.shown[-1][1]
+        rx.replay_to_file(excel, actions, excel)
+        code, printed = run_cli(argv[0], cli, *argv[1:])
+        assert code == result.exit_code, printed
+        sheets_equal(excel, cli)
+        return result
+
+    r = step("sbSign", ["sign", slip, "--role", "finance"], answers=["1"], active=SLIPS.name, selection="A2")
+    assert r.exit_code == 0 and r.data["missing_roles"] == ["物流总监"]
+    for p in (excel, cli):
+        assert run_cli("sign", p, slip, "--role", "logistics", "--as", "赵物流")[0] == 0
+
+    r = step("sbWaybills", ["waybills", "--out", cli.parent])
+    assert r.exit_code == 0 and r.data["added"] and r.data["refused"] == []
+    name = Path(r.data["file"]["file"]).name
+    assert name == "运单-SF-20261126-1500.xlsx" and (excel.parent / name).exists()
+    assert file_cells(excel.parent / name) == file_cells(cli.parent / name)
+    added = r.data["added"]
+
+    result_file = tmp_path / "顺丰回单.csv"
+    import csv
+    with open(result_file, "w", encoding="gbk", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["用户订单号", "运单号", "快递公司"])
+        for i, oid in enumerate(added):
+            w.writerow([oid, f"SF1{i:012d}", "顺丰速运"])
+    r = step("sbTracking", ["tracking", "--import", result_file], open_file=result_file, active=SLIPS.name)
+    assert r.exit_code == 0 and set(r.data["shipped_orders"]) == set(added)
+
+    r = step("sbExportShipped", ["export-shipped", "--platform", "wechat", "--out", cli.parent], answers=["1"])
+    assert r.data["orders"] == len(added)
+    name = Path(r.data["file"]["file"]).name
+    assert file_cells(excel.parent / name) == file_cells(cli.parent / name)
+    assert file_cells(excel.parent / name)[1] == (added[0], "SF", "SF1000000000000")
+
+    rows = [i for i, row in enumerate(read_sheet(excel, ORDERS.name), 1) if row[0] == added[0]]
+    assert rows == list(range(rows[0], rows[-1] + 1))
+    r = step("sbDelivered", ["delivered", "--order", added[0]], active=ORDERS.name,
+             selection=f"B{rows[0]}:D{rows[-1]}")
+    assert r.exit_code == 0 and r.data["delivered_orders"] == [added[0]]
+    assert {row[ORDERS.keys.index("status")] for row in read_sheet(excel, ORDERS.name) if row[0] == added[0]} \
+        == {"已签收"}

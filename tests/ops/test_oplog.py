@@ -11,6 +11,8 @@ from pyshipbook.sample import order_rows, write_export_csv
 
 # takes a BOOK but makes it rather than working on it
 CREATES_THE_BOOK = {"new"}
+# runs several operations: one row per operation plus its own (tests/ops/test_run.py)
+PIPELINES = {"run"}
 
 
 def book_commands() -> list[str]:
@@ -19,7 +21,7 @@ def book_commands() -> list[str]:
     out = []
     for name, parser in sub.choices.items():
         positional = [a.dest for a in parser._actions if not a.option_strings]
-        if positional[:1] == ["book"] and name not in CREATES_THE_BOOK:
+        if positional[:1] == ["book"] and name not in CREATES_THE_BOOK | PIPELINES:
             out.append(name)
     return sorted(out)
 
