@@ -182,13 +182,11 @@ def book_folder_input(live, ui, button: Button) -> str:
     return str(book_folder(live))
 
 
-def selected_orders(live, ui, *, required: bool = False) -> list[str]:
+def selected_orders(live, ui) -> list[str]:
     """订单号 of the rows selected on 订单 (several rows may be selected); [] when 订单 is not selected."""
     from .book.schema import ORDERS
     cell = ui.selected_cell()
     if cell is None or cell[0] != ORDERS.name:
-        if required:
-            raise ShipbookError(f"请先在「{ORDERS.name}」表中点选订单所在的行", f"select the order's row on {ORDERS.name} first")
         return []
     first, count = cell[1], 1
     try:

@@ -59,7 +59,7 @@ def _differs(old: pd.Series | None, new: pd.Series) -> dict[int, bool]:
     if old is None:
         return dict.fromkeys(new.index.tolist(), True)
     o, n = old.astype(object), new.astype(object)
-    both_blank = o.map(_blank) & n.map(_blank)
+    both_blank = (o.isna() | (o == "")) & (n.isna() | (n == ""))
     equal = (o == n).astype(bool)
     same_type = [type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float))
                                         and not isinstance(a, bool) and not isinstance(b, bool))
@@ -120,36 +120,38 @@ class XlsxBook:
         # one pass over the sheet's cell store: iter_rows builds every cell of the rectangle
         slot = {c: i for i, c in enumerate(cols.get(k) for k in keys) if c}
         body: dict[int, list] = {}
+        formulas: list[tuple[int, int]] = []  # (row, slot) of cells holding a real formula
         for (r, c), cell in ws._cells.items():
             i = slot.get(c)
-            if i is None or r <= header_row or _blank(cell.value):
+            if i is None or r <= header_row:
+                continue
+            v = cell.value
+            if v is None or v == "":
                 continue
             rec = body.get(r)
             if rec is None:
                 rec = body[r] = [None] * len(keys)
-            rec[i] = cell.value
+            rec[i] = v
+            if cell.data_type == "f":
+                formulas.append((r, i))
         rows = sorted(body)
         data = [body[r] for r in rows]
         frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), columns=keys, dtype=object)
-        formula_cells = self._formulas(ws, sheet, frame, cols)
+        formula_cells = self._formulas(sheet, frame, cols, formulas)
         self._read[sheet.key] = frame.copy()
         self._cols[sheet.key] = (header_row, cols)
         return Table(sheet, frame, set(cols), formula_cells, header_row)
 
-    def _formulas(self, ws, sheet: Sheet, frame: pd.DataFrame, cols: dict[str, int]) -> dict[str, set[int]]:
-        """Mark formula cells; numeric ones get their cached result (via calamine)."""
+    def _formulas(self, sheet: Sheet, frame: pd.DataFrame, cols: dict[str, int],
+                  found: list[tuple[int, int]]) -> dict[str, set[int]]:
+        """Formula cells by key; numeric ones get their cached result (via calamine)."""
         out: dict[str, set[int]] = {}
-        for key in frame.columns:
-            col = frame[key]
-            mask = col.map(lambda v: isinstance(v, str) and v.startswith("="))
-            if not mask.any():
-                continue
-            rows = [r for r in col.index[mask] if ws.cell(r, cols[key]).data_type == "f"]
-            if not rows:
-                continue
-            out[key] = set(rows)
+        for r, i in found:
+            if isinstance(frame.iat[frame.index.get_loc(r), i], str):  # openpyxl gives the formula text
+                out.setdefault(sheet.keys[i], set()).add(r)
+        for key, rows in out.items():
             if sheet.column(key).kind != "text":
-                cached = _cached_values(self.path, sheet.name, cols[key], rows)
+                cached = _cached_values(self.path, sheet.name, cols[key], sorted(rows))
                 for r in rows:
                     frame.at[r, key] = cached.get(r)
         return out
@@ -157,8 +159,11 @@ class XlsxBook:
     # -- writing ------------------------------------------------------------
     def _ensure_columns(self, ws, sheet: Sheet, keys) -> dict[str, int]:
         header_row, cols = self._cols.get(sheet.key) or self._header(ws, sheet)
+        missing = [k for k in keys if k not in cols]
+        if not missing:  # the common case: no scan of the sheet for its width
+            return cols
         nxt = max([ws.max_column if ws.max_row >= header_row else 0, *cols.values(), 0]) + 1
-        for key in keys:
+        for key in missing:
             if key not in cols:
                 col = sheet.column(key)
                 cell = ws.cell(header_row, nxt, col.header)

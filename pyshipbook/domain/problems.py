@@ -89,8 +89,10 @@ def check_text(problems: list[Problem]) -> str:
 def all_codes() -> dict[str, Code]:
     """Every problem code the product can report: validation (CODES above) plus the
     tables that live beside their rules (tracking, waybills, signatures)."""
-    from . import allocation, signatures, tracking, waybills
+    from . import allocation, shipping_codes, signatures, tracking, waybills
     out = dict(CODES)
-    for table in (allocation.ISSUE_CODES, tracking.CODES, waybills.CODES, signatures.CODES):
+    for table in (allocation.ISSUE_CODES, tracking.CODES, waybills.CODES, signatures.CODES,
+                  shipping_codes.WAYBILL_OP_CODES, shipping_codes.REISSUE_CODES, shipping_codes.DELIVERED_CODES,
+                  shipping_codes.COMPLETE_CODES):
         out.update(table)
     return out

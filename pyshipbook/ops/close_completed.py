@@ -26,12 +26,7 @@ HELP = "完成订单 / lines signed for N days ago (设置 签收后完成天数
 DEFAULT_DAYS = 7
 
 # -- codes (move to domain/problems.py and the contract) -------------------------------------------------
-CODES: dict[str, Code] = {c.code: c for c in (
-    Code("complete.days_invalid", "error", "设置中的签收后完成天数不是非负整数", "设置 签收后完成天数 is not a whole "
-         "number ≥ 0", "status"),
-    Code("complete.delivered_at_missing", "warning", "已签收但签收时间缺失或无法识别, 无法判断是否完成",
-         "已签收 without a readable 签收时间; cannot tell when it completes", "delivered_at"),
-)}
+from ..domain.shipping_codes import COMPLETE_CODES as CODES  # noqa: E402
 
 
 def add_arguments(parser) -> None:

@@ -43,13 +43,7 @@ DELIVERED_AT_HEADERS = ("签收时间", "签收日期", "妥投时间", "签收�
 MAX_NAMED = 5
 
 # -- codes (move to domain/problems.py and the contract) -------------------------------------------------
-CODES: dict[str, Code] = {c.code: c for c in (
-    Code("delivered.tracking_unknown", "error", "没有订单使用此快递单号", "no order has this tracking number",
-         "tracking_no"),
-    Code("delivered.not_shipped", "error", "订单尚未发货 (不是 已发货), 不能签收",
-         "the order has not shipped (is not 已发货); it cannot be signed for", "status"),
-    Code("delivered.time_invalid", "error", "签收时间无法识别", "the delivery time cannot be read", "delivered_at"),
-)}
+from ..domain.shipping_codes import DELIVERED_CODES as CODES  # noqa: E402
 
 
 def _code(code: str) -> Code:

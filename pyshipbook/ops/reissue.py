@@ -36,14 +36,7 @@ from .sign import SHIPPED_ONWARD, problem, text, void_changed_slips, voided_text
 OPERATION = "reissue"
 
 # -- codes (move to domain/problems.py and the contract) -------------------------------------------------
-CODES: dict[str, Code] = {c.code: c for c in (
-    Code("reissue.no_lines", "error", "出库单上已没有订单行, 无法重开", "no order line carries this slip any more; "
-         "it cannot be re-issued", "slip_no"),
-    Code("reissue.line_invalid", "error", "出库单上有不能开单的行 (商品编码不在库存、数量无效或未配货)",
-         "a line of the slip cannot go on a slip (SKU not in 库存, bad quantity, or not allocated)", "slip_no"),
-    Code("reissue.stock_short", "error", "库存可用数量不足以按修改后的数量重开出库单",
-         "库存 可用 cannot cover the slip's changed quantities", "sku"),
-)}
+from ..domain.shipping_codes import REISSUE_CODES as CODES  # noqa: E402
 
 
 def _refused(book: Book, ctx: Context, slip_no: str, code: str, detail: str, state, row=None) -> Result:

@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("book", help="工作簿文件 / workbook file (.xlsm or .xlsx)")
     parser.add_argument("--max-orders", type=int, default=None, metavar="N",
                         help="每张出库单最多 N 单 / at most N orders per slip (split a large batch)")
+    parser.add_argument("--reissue", metavar="SLIP", default=None,
+                        help="重新开出内容已改动的出库单 (同号, 新指纹, 需重新签字) / "
+                             "re-issue a changed slip: same number, new fingerprint, to be signed again")
 
 
 def cli(args, ctx: Context) -> Result:
@@ -32,6 +35,9 @@ def cli(args, ctx: Context) -> Result:
         from ..errors import ShipbookError
         raise ShipbookError("--max-orders 须为正整数", "--max-orders must be a positive whole number")
     with open_book(args.book) as book:
+        if args.reissue:
+            from .reissue import reissue
+            return reissue(book, ctx, args.reissue)
         return run(book, ctx, max_orders=args.max_orders)
 
 

@@ -33,7 +33,7 @@ from ..domain import normalize as nz
 from ..domain.tracking import EVENT_COLUMNS, plan_tracking
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
-from .sign import problem, text
+from .sign import problem
 
 COMMAND = "tracking"
 BUTTON = "tracking"
@@ -146,6 +146,11 @@ def run(book: Book, ctx: Context, file_path: str | Path | None = None, order_id:
     if plan.shipped:
         zh += "; 出库: " + "、".join(f"{s}×{q}" for s, q in plan.shipped.items())
         en += "; stock out: " + ", ".join(f"{s}×{q}" for s, q in plan.shipped.items())
+    kept = {**stock_moves.get("_on_hand_not_changed", {}), **stock_moves.get("_not_in_stock", {})}
+    if kept:
+        zh += "; 注意: 这些商品的库存数量未扣减 (不在库存表、为公式或不是数字), 请手工调整: " + "、".join(kept)
+        en += "; note: 库存数量 not reduced for (not in 库存, a formula or not a number), adjust by hand: " + \
+            ", ".join(kept)
     data = {"source": source, **info,
             "accepted": [d.as_dict() for d in accepted], "duplicates": dup, "refused": refused,
             "shipped_orders": shipped_orders, "shipped_lines": [int(r) for r in plan.shipped_rows],

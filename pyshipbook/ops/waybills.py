@@ -41,11 +41,7 @@ HELP = "生成运单 / waybill rows in the courier's batch-order format for orde
 MAX_NAMED = 5
 
 # -- codes (move to domain/problems.py and the contract) -------------------------------------------------
-CODES: dict[str, Code] = {c.code: c for c in (
-    Code("waybill.not_signed", "error", "订单所在的出库单尚未由财务总监和物流总监按当前内容签字 (缺签字或签字已失效)",
-         "the order's slip is not signed by both directors on its current content (a signature is missing "
-         "or void)", "slip_no"),
-)}
+from ..domain.shipping_codes import WAYBILL_OP_CODES as CODES  # noqa: E402
 
 
 def waybill_sheet(layout: WaybillLayout) -> Sheet:
@@ -208,6 +204,11 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
         named = "、".join(ids[:MAX_NAMED]) + (" …" if len(ids) > MAX_NAMED else "")
         zh += f"; 拒绝 {len(ids)} 单 ({named})"
         en += f"; {len(ids)} refused ({', '.join(ids[:MAX_NAMED])}{' …' if len(ids) > MAX_NAMED else ''})"
+        unsigned = list(dict.fromkeys(p["slip_no"] for p in refused if p["code"] == "waybill.not_signed"))
+        if unsigned:
+            more = " …" if len(unsigned) > MAX_NAMED else ""
+            zh += f", 其中 {len(unsigned)} 张出库单未按当前内容双签: {'、'.join(unsigned[:MAX_NAMED])}{more}"
+            en += f"; {len(unsigned)} slips lack valid signatures: {', '.join(unsigned[:MAX_NAMED])}{more}"
     if warnings:
         zh += f"; {len(warnings)} 个警告"
         en += f"; {len(warnings)} warnings"

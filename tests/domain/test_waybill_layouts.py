@@ -137,7 +137,8 @@ SF_HEADERS = ["用户订单号", "寄件公司", "寄件人", "寄件电话", "�
 
 
 def test_a_layout_exists_for_each_batch_order_courier(layouts):
-    assert set(layouts) == {"SF", "ZTO", "YTO", "YUNDA", "STO", "JD", "EMS", "JT"}
+    from pyshipbook.book.schema import CARRIERS  # every courier in the 快递公司 dropdown has a layout
+    assert set(layouts) == set(CARRIERS) == {"SF", "ZTO", "YTO", "YUNDA", "STO", "JD", "EMS", "JT", "DBL"}
     assert set(layouts) <= set(load_carriers().codes)
 
 

@@ -1,0 +1,46 @@
+"""Problem codes the shipping operations report (waybills, re-issue, delivery, completion).
+
+Data only, beside the other code tables so that `problems.all_codes()` and the
+contract (docs/WORKBOOK.md) list every code the product can report.
+"""
+
+from __future__ import annotations
+
+from .problems import Code
+
+# used by ops/waybills.py
+WAYBILL_OP_CODES: dict[str, Code] = {c.code: c for c in (
+    Code("waybill.not_signed", "error", "订单所在的出库单尚未由财务总监和物流总监按当前内容签字 (缺签字或签字已失效)",
+         "the order's slip is not signed by both directors on its current content (a signature is missing "
+         "or void)", "slip_no"),
+)}
+
+
+# used by ops/reissue.py
+REISSUE_CODES: dict[str, Code] = {c.code: c for c in (
+    Code("reissue.no_lines", "error", "出库单上已没有订单行, 无法重开", "no order line carries this slip any more; "
+         "it cannot be re-issued", "slip_no"),
+    Code("reissue.line_invalid", "error", "出库单上有不能开单的行 (商品编码不在库存、数量无效或未配货)",
+         "a line of the slip cannot go on a slip (SKU not in 库存, bad quantity, or not allocated)", "slip_no"),
+    Code("reissue.stock_short", "error", "库存可用数量不足以按修改后的数量重开出库单",
+         "库存 可用 cannot cover the slip's changed quantities", "sku"),
+)}
+
+
+# used by ops/delivered.py
+DELIVERED_CODES: dict[str, Code] = {c.code: c for c in (
+    Code("delivered.tracking_unknown", "error", "没有订单使用此快递单号", "no order has this tracking number",
+         "tracking_no"),
+    Code("delivered.not_shipped", "error", "订单尚未发货 (不是 已发货), 不能签收",
+         "the order has not shipped (is not 已发货); it cannot be signed for", "status"),
+    Code("delivered.time_invalid", "error", "签收时间无法识别", "the delivery time cannot be read", "delivered_at"),
+)}
+
+
+# used by ops/close_completed.py
+COMPLETE_CODES: dict[str, Code] = {c.code: c for c in (
+    Code("complete.days_invalid", "error", "设置中的签收后完成天数不是非负整数", "设置 签收后完成天数 is not a whole "
+         "number ≥ 0", "status"),
+    Code("complete.delivered_at_missing", "warning", "已签收但签收时间缺失或无法识别, 无法判断是否完成",
+         "已签收 without a readable 签收时间; cannot tell when it completes", "delivered_at"),
+)}
