@@ -244,6 +244,8 @@ STATUSES = (S_PENDING_CHECK, S_CHECK_FAILED, S_AWAIT_PAYMENT, S_AWAIT_ALLOC, S_S
 HOLDING_STATUSES = frozenset({S_ALLOCATED, S_ON_SLIP, S_AWAIT_SHIP})
 # Statuses that validate may (re)compute: nothing has been reserved or shipped yet.
 VALIDATION_STATUSES = frozenset({"", S_PENDING_CHECK, S_CHECK_FAILED, S_AWAIT_PAYMENT, S_AWAIT_ALLOC})
+# Lines past shipping (a tracking number was logged): a slip all of whose lines are here is done.
+SHIPPED_ONWARD = frozenset({S_SHIPPED, S_DELIVERED, S_COMPLETED, S_AFTER_SALES})
 
 
 def normalise_header(text: object) -> str:
@@ -268,8 +270,17 @@ def header_lookup(sheet: Sheet, extra: dict[str, str] | None = None) -> dict[str
 
 # 出库单 (slips): states, the print sheet, the number format.
 SLIP_AWAIT_SIGNATURE = "待签字"
+SLIP_SIGNED = "已签字"              # both roles signed the current content
 SLIP_PREFIX = "CK"                 # CKyyyymmdd-NNN
 SLIP_PRINT_SHEET = "出库单打印"     # one slip at a time, rebuilt by 打印 (not a contract table: free layout)
 # 缺货 类型
 SHORT_KIND = "缺货"                # short orders wait on this SKU
 REPLENISH_KIND = "补货"            # 可用 fell below 安全库存
+# 签字记录 有效 column
+SIGNATURE_VALID = "有效"
+SIGNATURE_VOID = "失效"
+# 物流跟踪 事件 (event) values
+EVENT_SHIPPED = "已发货"            # the first parcel of an order, logged by 登记快递单号
+EVENT_EXTRA_PARCEL = "追加包裹"     # a further parcel of the same order
+EVENT_DELIVERED = "已签收"          # a parcel signed for (签收)
+EXPORTED_EVENT = "已导出批量发货"   # "已导出批量发货 PLATFORM": the parcel went into that platform's batch-ship file

@@ -58,14 +58,13 @@ def _differs(old: pd.Series | None, new: pd.Series) -> dict[int, bool]:
     """Row -> whether the new value differs from what the cell held (blank == blank)."""
     if old is None:
         return dict.fromkeys(new.index.tolist(), True)
-    o, n = old.astype(object), new.astype(object)
-    both_blank = (o.isna() | (o == "")) & (n.isna() | (n == ""))
+    o, n = old.to_numpy(dtype=object), new.to_numpy(dtype=object)
+    # equal values need no write: 2 == 2.0 and datetime == Timestamp store the same cell,
+    # while "2" != 2 (text becoming a number) is a change
     equal = (o == n).astype(bool)
-    same_type = [type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                                        and not isinstance(a, bool) and not isinstance(b, bool))
-                 for a, b in zip(o.tolist(), n.tolist())]
-    keep = both_blank | (equal & pd.Series(same_type, index=o.index))
-    return dict(zip(o.index.tolist(), (~keep).tolist()))
+    blank_o, blank_n = pd.isna(o) | (o == ""), pd.isna(n) | (n == "")
+    keep = equal | (blank_o & blank_n)
+    return dict(zip(new.index.tolist(), (~keep).tolist()))
 
 
 class XlsxBook:

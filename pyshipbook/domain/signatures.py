@@ -34,13 +34,12 @@ from typing import Literal
 
 import pandas as pd
 
-from ..book.schema import SLIP_AWAIT_SIGNATURE
+from ..book.schema import SIGNATURE_VALID as VALID
+from ..book.schema import SIGNATURE_VOID as VOID
+from ..book.schema import SLIP_AWAIT_SIGNATURE, SLIP_SIGNED
 from . import normalize as nz
 from .problems import Code
 
-SLIP_SIGNED = "已签字"                      # both roles signed the current content
-VALID = "有效"
-VOID = "失效"
 VOID_SLIP_WORDS = ("作废", "取消", "void", "cancel")
 
 ROLES = ("finance", "logistics")
@@ -48,7 +47,7 @@ ROLE_LABEL = {"finance": "财务总监", "logistics": "物流总监"}
 ROLE_SETTING = {"finance": "signer_finance", "logistics": "signer_logistics"}
 _ROLE_ALIASES = {"finance": "finance", "财务总监": "finance", "财务": "finance",
                  "logistics": "logistics", "物流总监": "logistics", "物流": "logistics"}
-_TRUE = frozenset({"有效", "是", "y", "yes", "true", "1", "✓", "√"})
+_TRUE = frozenset({VALID, "是", "y", "yes", "true", "1", "✓", "√"})
 
 # -- codes (to be merged into domain/problems.py by the lead) -----------------------------------------
 CODES: dict[str, Code] = {c.code: c for c in (

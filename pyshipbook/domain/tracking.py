@@ -44,7 +44,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ..book.schema import S_AWAIT_SHIP, S_CANCELLED, S_SHIPPED
+from ..book.schema import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, S_AWAIT_SHIP, S_CANCELLED, S_SHIPPED  # noqa: F401 (re-exported)
 from . import normalize as nz
 from .carriers import (CarrierBook, carrier_code, check_tracking_number, detect_carrier,
                        normalise_tracking_number, split_tracking_numbers)
@@ -76,8 +76,6 @@ CODES: dict[str, Code] = {c.code: c for c in (
 )}
 
 READY_STATUSES = frozenset({S_AWAIT_SHIP, S_SHIPPED})
-EVENT_SHIPPED = "已发货"
-EVENT_EXTRA_PARCEL = "追加包裹"
 EVENT_COLUMNS = ("order_id", "carrier", "tracking_no", "event_at", "event")
 UPDATE_COLUMNS = ("status", "shipped_at", "carrier", "tracking_no")
 JOIN = ","

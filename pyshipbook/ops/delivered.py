@@ -22,13 +22,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import (ORDERS, S_AFTER_SALES, S_CANCELLED, S_COMPLETED, S_DELIVERED, S_SHIPPED, TRACKING,
-                           normalise_header)
+from ..book.schema import (EVENT_DELIVERED, EVENT_EXTRA_PARCEL, EVENT_SHIPPED, ORDERS, S_CANCELLED, S_SHIPPED,
+                           SHIPPED_ONWARD, TRACKING, normalise_header)
 from ..domain import normalize as nz
 from ..domain.carriers import normalise_tracking_number, split_tracking_numbers
 from ..domain.problems import Code
 from ..domain.tracking import CODES as TRACKING_CODES
-from ..domain.tracking import EVENT_EXTRA_PARCEL, EVENT_SHIPPED
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 from .sign import problem, text
@@ -36,9 +35,6 @@ from .sign import problem, text
 COMMAND = "delivered"
 BUTTON = "delivered"
 HELP = "签收 / mark shipped orders delivered (已签收, 签收时间) from a courier's tracking export or by hand"
-EVENT_DELIVERED = "已签收"                     # 物流跟踪 事件 (move to schema.py)
-DONE_STATUSES = frozenset({S_DELIVERED, S_COMPLETED, S_AFTER_SALES})
-SHIPPED_STATUSES = frozenset({S_SHIPPED}) | DONE_STATUSES
 DELIVERED_AT_HEADERS = ("签收时间", "签收日期", "妥投时间", "签收时刻", "派送成功时间", "delivered_at")
 MAX_NAMED = 5
 
@@ -201,7 +197,7 @@ def run(book: Book, ctx: Context, file_path: str | Path | None = None, orders: l
             refuse("delivered.time_invalid", str(raw_t)[:40], order)
             continue
         sts = {status[r] for r in rows_of.get(order, [])}
-        if not sts or not sts <= SHIPPED_STATUSES:
+        if not sts or not sts <= SHIPPED_ONWARD:
             refuse("delivered.not_shipped", "、".join(sorted(s or "空" for s in sts)) or S_CANCELLED, order)
             continue
         targets = [number] if number else (list(parcels.get(order, {})) or [None])

@@ -25,10 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import (ORDERS, S_AFTER_SALES, S_COMPLETED, S_DELIVERED, S_SHIPPED, TRACKING)
+from ..book.schema import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, EXPORTED_EVENT, ORDERS, SHIPPED_ONWARD, TRACKING
 from ..domain.carriers import batch_ship_rows, carrier_code, detect_carrier, split_tracking_numbers
 from ..domain.tracking import CODES as TRACKING_CODES
-from ..domain.tracking import EVENT_EXTRA_PARCEL, EVENT_SHIPPED
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 from .sign import problem, text
@@ -36,9 +35,7 @@ from .sign import problem, text
 COMMAND = "export-shipped"
 BUTTON = "export_shipped"
 HELP = "导出批量发货 / the shop's batch-ship file (order, courier code, tracking number) for parcels not yet exported"
-EXPORTED_EVENT = "已导出批量发货"        # 物流跟踪 事件 "已导出批量发货 wechat" (move to schema.py)
 SHIPPING_EVENTS = frozenset({EVENT_SHIPPED, EVENT_EXTRA_PARCEL})
-SHIPPED_STATUSES = frozenset({S_SHIPPED, S_DELIVERED, S_COMPLETED, S_AFTER_SALES})
 DEFAULT_PLATFORM = "wechat"
 
 
@@ -88,7 +85,7 @@ def parcels(orders: pd.DataFrame, events: pd.DataFrame, carriers) -> list[dict]:
     """Every parcel of a shipped order: (order_id, carrier code, tracking_no), in the order logged."""
     status = orders["status"].map(lambda v: text(v) or "")
     oid = orders["order_id"].map(text)
-    shipped = set(oid[status.isin(SHIPPED_STATUSES).to_numpy()].dropna())
+    shipped = set(oid[status.isin(SHIPPED_ONWARD).to_numpy()].dropna())
     out: dict[tuple[str, str], dict] = {}
     for o, c, n, e in zip(events["order_id"].map(text), events["carrier"].map(text), events["tracking_no"],
                           events["event"].map(lambda v: text(v) or "")):
@@ -96,7 +93,7 @@ def parcels(orders: pd.DataFrame, events: pd.DataFrame, carriers) -> list[dict]:
             for number in split_tracking_numbers(n):
                 out.setdefault((o, number), {"order_id": o, "carrier": carrier_code(c, carriers) or c,
                                              "tracking_no": number})
-    for r in orders.index[status.isin(SHIPPED_STATUSES).to_numpy()]:   # numbers typed into 订单 by hand
+    for r in orders.index[status.isin(SHIPPED_ONWARD).to_numpy()]:   # numbers typed into 订单 by hand
         o = oid[r]
         numbers = split_tracking_numbers(orders.at[r, "tracking_no"])
         if not o or not numbers:

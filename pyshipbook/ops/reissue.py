@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import S_AWAIT_SHIP, S_ON_SLIP, SLIP_AWAIT_SIGNATURE, SLIP_LINES, STOCK
+from ..book.schema import S_AWAIT_SHIP, S_ON_SLIP, SHIPPED_ONWARD, SLIP_AWAIT_SIGNATURE, SLIP_LINES, STOCK
 from ..domain import allocation as al
 from ..domain import signatures as sg
 from ..domain.problems import Code
 from ..domain.slips import SlipPlan, draft_slips
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
-from .sign import SHIPPED_ONWARD, problem, text, void_changed_slips, voided_text
+from .sign import problem, text, void_changed_slips, voided_text
 
 OPERATION = "reissue"
 

@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..book.interface import Book, Table
-from ..book.schema import (ORDERS, S_AFTER_SALES, S_AWAIT_SHIP, S_CANCELLED, S_COMPLETED, S_DELIVERED, S_ON_SLIP,
-                           S_SHIPPED, SIGNATURES, SLIPS)
+from ..book.schema import (ORDERS, S_AWAIT_SHIP, S_CANCELLED, S_ON_SLIP, SHIPPED_ONWARD, SIGNATURES, SLIPS)
 from ..domain import allocation as al
 from ..domain import normalize as nz
 from ..domain import signatures as sg
@@ -41,8 +40,6 @@ COMMAND = "sign"
 BUTTON = "sign"
 HELP = "签字 / sign an outbound slip (出库单) as finance (财务总监) or logistics (物流总监)"
 
-# lines past shipping: a slip all of whose lines are here is done and no longer judged
-SHIPPED_ONWARD = frozenset({S_SHIPPED, S_DELIVERED, S_COMPLETED, S_AFTER_SALES})
 ORDER_REQUIRED = ("order_id", "sku", "qty")
 
 
