@@ -44,7 +44,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ..book.schema import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, S_AWAIT_SHIP, S_CANCELLED, S_SHIPPED  # noqa: F401 (re-exported)
+from ..book.schema import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, S_AWAIT_SHIP, S_CANCELLED, S_SHIPPED
 from . import normalize as nz
 from .carriers import (CarrierBook, carrier_code, check_tracking_number, detect_carrier,
                        normalise_tracking_number, split_tracking_numbers)
