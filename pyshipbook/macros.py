@@ -182,6 +182,9 @@ def book_folder_input(live, ui, button: Button) -> str:
     return str(book_folder(live))
 
 
+EXCEL_ROWS = 1_048_576
+
+
 def selected_orders(live, ui) -> list[str]:
     """订单号 of the rows selected on 订单 (several rows may be selected); [] when 订单 is not selected."""
     from .book.schema import ORDERS
@@ -193,6 +196,10 @@ def selected_orders(live, ui) -> list[str]:
         count = max(1, int(ui.book.selection.shape[0]))
     except Exception:
         pass
+    if first + count - 1 >= EXCEL_ROWS or (first <= 1 and count > 1):
+        # a whole column or sheet: 签收 would take every shipped order, not the ones meant
+        raise ShipbookError("请只选中要处理的订单所在的行, 不要选整列或整张表",
+                            "select the rows of the orders meant, not a whole column or the whole sheet")
     table = live.read_table(ORDERS, required=("order_id",))
     rows = [r for r in table.frame.index if first <= r < first + count]
     out = []

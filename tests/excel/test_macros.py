@@ -287,6 +287,17 @@ def test_an_operation_whose_inputs_do_not_match_says_so(tmp_path, monkeypatch):
     assert "+stamp" in ui.shown[-1][1] and "do not match" in ui.shown[-1][1]
 
 
+@pytest.mark.parametrize("selection", ["A1:A1048576", "A1:Z40"])
+def test_delivered_refuses_a_whole_column_selection(tmp_path, monkeypatch, selection):
+    calls = []
+    monkeypatch.setattr(macros, "load_operation",
+                        lambda b: types.SimpleNamespace(run=lambda book, ctx, **kw: calls.append(kw)))
+    result, _, actions, ui = rx.click_on(make_book(tmp_path / "b.xlsx"), "sbDelivered", active=ORDERS.name,
+                                         selection=selection)
+    assert result is None and calls == [] and rx.range_writes(actions) == []
+    assert "whole column" in ui.shown[-1][1]
+
+
 # -- errors never become tracebacks ---------------------------------------------------------------------------
 def test_unknown_button(tmp_path):
     result, _, _, ui = rx.click_on(make_book(tmp_path / "b.xlsx"), "sbNoSuchThing")
