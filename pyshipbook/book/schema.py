@@ -132,6 +132,14 @@ WAYBILLS = Sheet("waybills", "运单", (
     _c("order_id", "订单号", width=20),
     _c("carrier", "快递公司", width=10),
 ), owned_by_macros=True)
+# The 运单 sheet is laid out at run time (ops/waybills.py): the pair above, the chosen courier's layout
+# columns, then these two: what the row was made from, so a slip changed and re-issued after its
+# waybill is noticed. 出库单指纹 = the 内容指纹 of the order's slip(s) (several joined by ","), as signed;
+# 订单指纹 = the same fingerprint (domain/slips.fingerprint) over the order's own lines.
+WAYBILL_FINGERPRINTS: tuple[Column, ...] = (
+    _c("slip_fingerprint", "出库单指纹", width=20),
+    _c("order_fingerprint", "订单指纹", width=20),
+)
 
 TRACKING = Sheet("tracking", "物流跟踪", (
     _c("order_id", "订单号", width=20),

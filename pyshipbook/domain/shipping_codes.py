@@ -13,6 +13,16 @@ WAYBILL_OP_CODES: dict[str, Code] = {c.code: c for c in (
     Code("waybill.not_signed", "error", "订单所在的出库单尚未由财务总监和物流总监按当前内容签字 (缺签字或签字已失效)",
          "the order's slip is not signed by both directors on its current content (a signature is missing "
          "or void)", "slip_no"),
+    Code("waybill.changed_not_signed", "error",
+         "订单已有运单, 但之后所在出库单内容被修改, 尚未重开并按新内容双签; 原运单已过时, 不要交给快递",
+         "the order's slip changed after its waybill row was made and is not yet re-issued and signed by both "
+         "on its new content; the old waybill row is out of date: do not hand it to the courier", "slip_no"),
+    Code("waybill.shipped_before_change", "error",
+         "订单已发货 (已登记快递单号), 之后其内容 (收件人、电话、地址、商品或数量) 被修改; 包裹按修改前的运单寄出, "
+         "运单未替换: 请与快递联系处理, 处理后删除该运单行",
+         "the order shipped (a tracking number is logged) on a waybill made before its content (recipient, "
+         "phone, address, SKU or qty) changed; the waybill was not replaced: deal with the parcel with the "
+         "courier, then delete its 运单 row", "tracking_no"),
 )}
 
 

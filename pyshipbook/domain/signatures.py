@@ -35,7 +35,7 @@ from typing import Literal
 import pandas as pd
 
 from ..book.schema import SIGNATURE_VALID as VALID
-from ..book.schema import SIGNATURE_VOID as VOID
+from ..book.schema import SIGNATURE_VOID as VOID  # noqa: F401 (ops/sign.py writes sg.VOID)
 from ..book.schema import SLIP_AWAIT_SIGNATURE, SLIP_SIGNED
 from . import normalize as nz
 from .problems import Code

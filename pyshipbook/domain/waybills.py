@@ -35,6 +35,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -330,6 +331,56 @@ def waybill_records(lines: pd.DataFrame, stock: pd.DataFrame, settings: Mapping[
             "remark": "; ".join(remarks),
         })
     return records, problems
+
+
+# -- an order that already has a waybill row --------------------------------------------------------
+Verdict = Literal["keep", "record", "reconfirm", "replace", "changed_not_signed", "shipped_before_change"]
+
+
+def _fp(v) -> str:
+    t = _text(v)
+    return t.casefold() if t else ""
+
+
+def existing_verdict(recorded_slip: object, recorded_order: object, slip_now: str, order_now: str, *,
+                     ready: bool, shipped: bool, signatures_voided: bool) -> Verdict:
+    """What to do with the 运单 row an order already has.
+
+    recorded_slip / recorded_order: the row's 出库单指纹 / 订单指纹 (the fingerprints of the order's slip
+    and of its own lines when the row was made; blank on rows made before shipbook recorded them).
+    slip_now / order_now: the same fingerprints over the current lines. ready: every line of the order
+    is 待发货 on a slip both directors signed on its current content. shipped: a tracking number is
+    logged for the order (or a line is 已发货 or later). signatures_voided: a signature of the order's
+    slip was ever voided (its content changed at some point).
+
+    * "keep"      nothing to do: the row matches (or, shipped, the order's own content is unchanged)
+    * "record"    a row without fingerprints whose slip never changed since it was signed: the row
+                  was made from the current content; write the fingerprints
+    * "reconfirm" the slip changed and is signed again, but this order's own content did not:
+                  the row is still right; write the new slip fingerprint
+    * "replace"   the order changed since the row was made and its slip is signed again: a fresh row
+    * "changed_not_signed"     the slip changed since the row was made and is not signed again yet
+    * "shipped_before_change"  shipped, and the order's own content changed since its row was made
+    A row without fingerprints whose slip did change at some time is taken as changed (what it was
+    made from cannot be known); a shipped one is kept (nothing to compare it with).
+    """
+    slip_fp, order_fp = _fp(recorded_slip), _fp(recorded_order)
+    if not slip_fp and not order_fp:
+        if shipped:
+            return "keep"
+        if ready and not signatures_voided:
+            return "record"
+        slip_changed = order_changed = True
+    else:
+        slip_changed = not slip_fp or slip_fp != _fp(slip_now)
+        order_changed = slip_changed if not order_fp else order_fp != _fp(order_now)
+    if shipped:
+        return "shipped_before_change" if order_changed else "keep"
+    if not (slip_changed or order_changed):
+        return "keep"
+    if not ready:
+        return "changed_not_signed"
+    return "replace" if order_changed else "reconfirm"
 
 
 # -- rendering --------------------------------------------------------------------------------------

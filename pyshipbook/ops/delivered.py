@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import (EVENT_DELIVERED, EVENT_EXTRA_PARCEL, EVENT_SHIPPED, ORDERS, S_CANCELLED, S_SHIPPED,
-                           SHIPPED_ONWARD, TRACKING, normalise_header)
+from ..book.schema import (EVENT_DELIVERED, EVENT_EXTRA_PARCEL, EVENT_SHIPPED, ORDERS, S_CANCELLED, S_DELIVERED,
+                           S_SHIPPED, SHIPPED_ONWARD, TRACKING, normalise_header)
 from ..domain import normalize as nz
 from ..domain.carriers import normalise_tracking_number, split_tracking_numbers
 from ..domain.problems import Code

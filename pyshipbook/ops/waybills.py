@@ -12,11 +12,32 @@ holds this run's rows only, so each upload carries each order once.
 
 The 运单 sheet: a leading 订单号 | 快递公司 pair (the contract's columns; how shipbook knows which
 orders have a waybill, whichever courier's layout wrote the row), then the layout's columns (a
-layout column whose header is 订单号 or 快递公司 is that pair). Running again adds nothing for
-orders already on 运单; switching courier adds the new layout's missing columns at the end.
+layout column whose header is 订单号 or 快递公司 is that pair), then 出库单指纹 | 订单指纹: what the row
+was made from (the order's slip fingerprint as signed, and the same fingerprint over the order's own
+lines; schema.WAYBILL_FINGERPRINTS). Running again adds nothing for orders already on 运单; switching
+courier adds the new layout's missing columns at the end.
+
+An order that already has a row (its last row on 运单) is judged again on every run
+(domain/waybills.existing_verdict), so a slip changed and re-issued after its waybill was made never
+leaves the courier with the old content:
+
+* slip unchanged since the row: skipped, as before;
+* slip changed and not yet re-issued and signed by both on its new content: refused,
+  waybill.changed_not_signed (the old row must not be handed over);
+* slip signed again and the order's own waybill differs (another address, other goods …): the row
+  is replaced in place by a fresh one in this run's courier layout (`replaced` in --json; the upload
+  file carries it; the old courier order is to be cancelled). When the fresh row would read exactly
+  as the old one (or only another order of the slip changed), the row is kept and its fingerprints
+  brought up to date (`reconfirmed`);
+* the order shipped (a tracking number logged) and its own content changed since its row was made:
+  never replaced, reported as waybill.shipped_before_change until a person deals with it (and
+  deletes the row). A change that touches only other orders of its slip is no concern of it.
+Rows made before the fingerprints were recorded get them written when the slip never changed since
+it was signed; otherwise they are taken as changed (a shipped one is left alone).
 
 Orders that get a waybill have their blank 快递公司 filled with the courier's code, so a numeric
-tracking number logged later is checked against the right courier.
+tracking number logged later is checked against the right courier (a replaced one also when it named
+the old row's courier).
 """
 
 from __future__ import annotations
@@ -26,11 +47,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import (S_AWAIT_SHIP, S_CANCELLED, S_ON_SLIP, STOCK, WAYBILLS, Column, Sheet, normalise_header)
+from ..book.schema import (EVENT_EXTRA_PARCEL, EVENT_SHIPPED, S_AWAIT_SHIP, S_CANCELLED, S_ON_SLIP, SHIPPED_ONWARD,
+                           STOCK, TRACKING, WAYBILL_FINGERPRINTS, WAYBILLS, Column, Sheet, normalise_header)
 from ..domain import signatures as sg
-from ..domain.carriers import carrier_code
-from ..domain.problems import Code
-from ..domain.waybills import WaybillLayout, render, waybill_records
+from ..domain.carriers import carrier_code, split_tracking_numbers
+from ..domain.slips import FINGERPRINT_FIELDS, fingerprint
+from ..domain.waybills import WaybillLayout, existing_verdict, render, waybill_records
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 from .sign import SlipBook, problem, text, void_changed_slips, voided_text
@@ -44,26 +66,52 @@ MAX_NAMED = 5
 from ..domain.shipping_codes import WAYBILL_OP_CODES as CODES  # noqa: E402
 
 
-def waybill_sheet(layout: WaybillLayout) -> Sheet:
-    """The 运单 sheet for this courier's layout: 订单号 | 快递公司, then the layout's own columns."""
-    lead = WAYBILLS.columns
-    taken = {normalise_header(c.header) for c in lead}
-    cols = [Column(f"wb:{c.header}", c.header, "text", max(10.0, min(30.0, len(c.header) * 2.2)))
-            for c in layout.columns if normalise_header(c.header) not in taken]
-    return Sheet(f"{WAYBILLS.key}_{layout.carrier}", WAYBILLS.name, (*lead, *cols), owned_by_macros=True)
+FP_KEYS = [c.key for c in WAYBILL_FINGERPRINTS]
+
+
+def waybill_sheet(layout: WaybillLayout, others=()) -> Sheet:
+    """The 运单 sheet for this courier's layout: 订单号 | 快递公司, the layout's own columns, 出库单指纹 | 订单指纹;
+    then the columns of the `others` layouts (which earlier runs may have written) not already named."""
+    fixed = (*WAYBILLS.columns, *WAYBILL_FINGERPRINTS)
+    taken = {normalise_header(c.header) for c in fixed}
+
+    def columns(lay: WaybillLayout) -> list[Column]:
+        out = []
+        for c in lay.columns:
+            h = normalise_header(c.header)
+            if h not in taken:
+                taken.add(h)
+                out.append(Column(f"wb:{c.header}", c.header, "text", max(10.0, min(30.0, len(c.header) * 2.2))))
+        return out
+
+    own = columns(layout)
+    rest = [c for lay in others if lay is not layout for c in columns(lay)]
+    return Sheet(f"{WAYBILLS.key}_{layout.carrier}", WAYBILLS.name, (*WAYBILLS.columns, *own, *WAYBILL_FINGERPRINTS,
+                                                                    *rest), owned_by_macros=True)
+
+
+def layout_keys(sheet: Sheet, layout: WaybillLayout) -> list[str]:
+    """The keys of `sheet` a row in this layout fills: the pair, the layout's columns, the fingerprints."""
+    lead = {normalise_header(c.header) for c in (*WAYBILLS.columns, *WAYBILL_FINGERPRINTS)}
+    own = {f"wb:{c.header}" for c in layout.columns if normalise_header(c.header) not in lead}
+    return [k for k in sheet.keys if k in own or k in WAYBILLS.keys or k in FP_KEYS]
 
 
 def sheet_frame(sheet: Sheet, layout: WaybillLayout, headers: list[str], rows: list[list], carrier: str,
-                order_ids: list[str]) -> pd.DataFrame:
-    by_header = {c.header: c.key for c in sheet.columns[2:]}
+                order_ids: list[str], fingerprints: dict[str, tuple[str, str]] | None = None,
+                index=None) -> pd.DataFrame:
+    """The 运单 rows of these rendered rows (columns: layout_keys); fingerprints: order -> (slip, order)."""
+    keys = layout_keys(sheet, layout)
+    by_header = {c.header: c.key for c in sheet.columns if c.key in keys and c.key.startswith("wb:")}
     data = []
     for oid, row in zip(order_ids, rows):
-        rec = {"order_id": oid, "carrier": carrier}
+        slip_fp, order_fp = (fingerprints or {}).get(oid, (None, None))
+        rec = {"order_id": oid, "carrier": carrier, "slip_fingerprint": slip_fp, "order_fingerprint": order_fp}
         for h, v in zip(headers, row):
             if h in by_header:
                 rec[by_header[h]] = v
         data.append(rec)
-    return pd.DataFrame(data, columns=sheet.keys, dtype=object)
+    return pd.DataFrame(data, columns=keys, index=index, dtype=object)
 
 
 def load_courier(carrier: str | None, settings: dict) -> tuple[str, WaybillLayout, object]:
@@ -126,14 +174,47 @@ def cli(args, ctx: Context) -> Result:
         return run(book, ctx, carrier=args.carrier, out=args.out)
 
 
+def _cell(v) -> str:
+    """A 运单 cell as the text compared: blank -> ""."""
+    return "" if v is None or (isinstance(v, float) and v != v) else str(v)
+
+
+def same_row(old: pd.Series, sheet: Sheet, layout: WaybillLayout, headers: list[str], row: list, carrier: str) -> bool:
+    """Does the 运单 row `old` (by key) already read exactly as this freshly rendered row of `carrier`?"""
+    if (text(old.get("carrier")) or "") != carrier:
+        return False
+    key_of = {c.header: c.key for c in sheet.columns if c.key.startswith("wb:")}
+    return all(_cell(old.get(key_of[h])) == _cell(v) for h, v in zip(headers, row) if h in key_of)
+
+
+def shipped_orders(book: Book, raw: pd.DataFrame, by_order: dict[str, pd.DataFrame]) -> set[str]:
+    """Orders with a tracking number logged: a line 已发货 or later, a 快递单号 on a line, or a shipping event
+    in 物流跟踪."""
+    out = {oid for oid, g in by_order.items()
+           if g["status"].isin(SHIPPED_ONWARD).any() or any(text(raw.at[r, "tracking_no"]) for r in g.index)}
+    if book.has_sheet(TRACKING):
+        events = book.read_table(TRACKING).frame
+        out |= {o for o, e in zip(events["order_id"].map(text), events["event"].map(text))
+                if o in by_order and e in (EVENT_SHIPPED, EVENT_EXTRA_PARCEL)}
+    return out
+
+
 def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | None = None) -> Result:
+    from ..book.templates import load_waybill_layouts
     settings = book.read_settings()
     code, layout, carriers = load_courier(carrier, settings)
     state = void_changed_slips(book, ctx)
-    sheet = waybill_sheet(layout)
-    have: set[str] = set()
-    if book.has_sheet(WAYBILLS):
-        have = {t for t in book.read_table(sheet).frame["order_id"].map(text) if t}
+    table = None
+    if book.has_sheet(WAYBILLS):   # the sheet may hold other couriers' columns from earlier runs
+        sheet = waybill_sheet(layout, load_waybill_layouts().values())
+        table = book.read_table(sheet)
+    else:
+        sheet = waybill_sheet(layout)
+    row_of: dict[str, int] = {}      # order -> its (last) 运单 row
+    if table is not None:
+        for r, oid in zip(table.frame.index, table.frame["order_id"].map(text)):
+            if oid:
+                row_of[oid] = r
 
     lines, raw = state.lines, state.orders.frame
     live = lines[(lines["status"] != S_CANCELLED).to_numpy(dtype=bool) & lines["order_id"].notna().to_numpy(dtype=bool)]
@@ -142,23 +223,83 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
     ready = set(state.ready())
     by_order = {oid: g for oid, g in live.groupby("order_id", sort=False)}
     candidates = list(dict.fromkeys(on_slip["order_id"]))
+
+    # what each order's waybill is made from: its slip's fingerprint(s) and its own lines' fingerprint
+    fields = list(FINGERPRINT_FIELDS)
+    slip_fps: dict[str, str] = {}
+
+    def slip_fp(oid: str) -> str:
+        parts = []
+        for s in dict.fromkeys(by_order[oid]["slip_no"]):
+            if s:
+                if s not in slip_fps:
+                    slip_fps[s] = state.current.get(s) or fingerprint(state.lines_of(s)[fields])
+                parts.append(slip_fps[s])
+        return ",".join(parts)
+
+    def order_fp(oid: str) -> str:
+        return fingerprint(by_order[oid][fields])
+
+    shipped: set[str] = set()
+    voided_slips: set[str] = set()
+    judged = list(candidates)
+    if row_of:
+        shipped = shipped_orders(book, raw, by_order)
+        voided_slips = {text(s) for s, v in zip(state.sig_frame["slip_no"], state.sig_frame["valid"])
+                        if not sg.is_valid(v)}
+        known = set(candidates)
+        judged += [oid for oid in row_of if oid in shipped and oid in by_order and oid not in known]
+
     ok_orders: list[str] = []
     refused: list[dict] = []
     skipped: list[str] = []
-    for oid in candidates:
-        if oid in have:
-            skipped.append(oid)
-            continue
+    replacing: dict[str, int] = {}     # order -> its 运单 row, replaced by a fresh one
+    refresh: dict[str, int] = {}       # order -> its 运单 row, kept; its fingerprints written
+    reconfirmed: list[str] = []
+    for oid in judged:
         g = by_order[oid]
         slips = list(dict.fromkeys(g["slip_no"]))
-        if (g["status"] == S_AWAIT_SHIP).all() and all(s in ready for s in slips):
+        is_ready = bool((g["status"] == S_AWAIT_SHIP).all()) and all(s in ready for s in slips)
+        slip_text = ",".join(s for s in slips if s)
+        if oid in row_of:
+            r = row_of[oid]
+            rec_slip, rec_order = (text(table.frame.at[r, k]) for k in FP_KEYS)
+            if rec_slip and rec_order and rec_slip.casefold() == slip_fp(oid).casefold():
+                verdict = "keep"    # the common case, without hashing the order: its slip is as it was
+            else:
+                verdict = existing_verdict(rec_slip, rec_order, slip_fp(oid), order_fp(oid), ready=is_ready,
+                                           shipped=oid in shipped,
+                                           signatures_voided=any(s in voided_slips for s in slips))
+            if verdict in ("keep", "record", "reconfirm"):
+                if verdict != "keep":
+                    refresh[oid] = r
+                if verdict == "reconfirm":
+                    reconfirmed.append(oid)
+                if oid in candidates:
+                    skipped.append(oid)
+            elif verdict == "replace":
+                replacing[oid] = r
+                ok_orders.append(oid)
+            elif verdict == "changed_not_signed":
+                reason = "; ".join(slip_reason(state, s) for s in ([s for s in slips if s not in ready] or slips))
+                c = CODES["waybill.changed_not_signed"]
+                refused.append(problem(c.code, f"{c.zh} / {c.en}: {reason}", row=int(g.index[0]), order_id=oid,
+                                       slip_no=slip_text, waybill_row=int(r)))
+            else:   # shipped_before_change
+                numbers = list(dict.fromkeys(n for x in g.index for n in split_tracking_numbers(raw.at[x, "tracking_no"])))
+                c = CODES["waybill.shipped_before_change"]
+                detail = f"{'、'.join(numbers) or '-'}; 运单第 {int(r)} 行 / 运单 row {int(r)}"
+                refused.append(problem(c.code, f"{c.zh} / {c.en}: {detail}", row=int(g.index[0]), order_id=oid,
+                                       slip_no=slip_text, waybill_row=int(r), tracking_no=",".join(numbers) or None))
+            continue
+        if is_ready:
             ok_orders.append(oid)
             continue
         bad = [s for s in slips if s not in ready] or slips
         reason = "; ".join(slip_reason(state, s) for s in bad)
         c = CODES["waybill.not_signed"]
         refused.append(problem("waybill.not_signed", f"{c.zh} / {c.en}: {reason}", row=int(g.index[0]),
-                               order_id=oid, slip_no=",".join(s for s in slips if s)))
+                               order_id=oid, slip_no=slip_text))
 
     stock = book.read_table(STOCK, required=("sku",)).frame
     ok_rows = [r for oid in ok_orders for r in by_order[oid].index]
@@ -176,13 +317,44 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
         for p in ps:
             refused.append(problem(p.code, p.message, order_id=oid, row=int(by_order[oid].index[0])))
     records = [r for r in records if r["order_id"] not in bad_orders]
-    added = [r["order_id"] for r in records]
+    if replacing and records:   # a fresh row that reads exactly as the old one replaces nothing
+        headers, rows = render(layout, records, target="sheet")
+        for rec, row in zip(records, rows):
+            oid = rec["order_id"]
+            if oid in replacing and same_row(table.frame.loc[replacing[oid]], sheet, layout, headers, row, code):
+                refresh[oid] = replacing.pop(oid)
+                reconfirmed.append(oid)
+                skipped.append(oid)
+        records = [r for r in records if r["order_id"] not in refresh]
+    added = [r["order_id"] for r in records if r["order_id"] not in replacing]
+    replaced = [r["order_id"] for r in records if r["order_id"] in replacing]
+    old_carrier = {oid: carrier_code(text(table.frame.at[replacing[oid], "carrier"]), carriers) for oid in replaced}
 
     file_info = None
+    if refresh:
+        book.write_columns(table, pd.DataFrame({"slip_fingerprint": [slip_fp(o) for o in refresh],
+                                                "order_fingerprint": [order_fp(o) for o in refresh]},
+                                               index=list(refresh.values()), dtype=object))
     if records:
         headers, rows = render(layout, records, target="sheet")
-        book.append_rows(sheet, sheet_frame(sheet, layout, headers, rows, code, added))
+        fps = {oid: (slip_fp(oid), order_fp(oid)) for oid in (*added, *replaced)}
+        if replaced:   # in place; the cells an earlier courier's layout filled are cleared
+            pick = [i for i, rec in enumerate(records) if rec["order_id"] in replacing]
+            frame = sheet_frame(sheet, layout, headers, [rows[i] for i in pick], code, replaced, fps,
+                                index=[replacing[o] for o in replaced])
+            for k in sheet.keys:
+                if k not in frame.columns and k in table.present:
+                    frame[k] = None
+            book.write_columns(table, frame)
+        if added:
+            pick = [i for i, rec in enumerate(records) if rec["order_id"] not in replacing]
+            book.append_rows(sheet, sheet_frame(sheet, layout, headers, [rows[i] for i in pick], code, added, fps))
         fill = [r for oid in added for r in by_order[oid].index if text(raw.at[r, "carrier"]) is None]
+        # a replaced order named the old row's courier (the earlier run filled it in): now this one
+        fill += [r for oid in replaced for r in by_order[oid].index
+                 if text(raw.at[r, "carrier"]) is None
+                 or (old_carrier[oid] not in (None, code)
+                     and carrier_code(text(raw.at[r, "carrier"]), carriers) == old_carrier[oid])]
         if fill:
             book.write_columns(state.orders, pd.DataFrame({"carrier": [code] * len(fill)}, index=fill, dtype=object))
         if out:
@@ -193,22 +365,42 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
             headers, rows = render(layout, records, target=target)
             file_info = exports.write_rows(out, headers, rows, sheet_name=layout.name)
 
+    def named(ids: list[str], sep: str) -> str:
+        return sep.join(ids[:MAX_NAMED]) + (" …" if len(ids) > MAX_NAMED else "")
+
     name = carriers[code].name if code in carriers else code
     zh = f"生成运单 {len(added)} 单 ({name} {code})"
     en = f"{len(added)} waybills made ({carriers[code].en if code in carriers else code}, {code})"
+    if replaced:
+        zh += (f"; 替换 {len(replaced)} 单 ({named(replaced, '、')}): 出库单重开并重新签字后内容已变, "
+               "请在快递系统取消原运单, 改用新运单")
+        en += (f"; {len(replaced)} replaced ({named(replaced, ', ')}): their slip was re-issued and signed again "
+               "with changed content; cancel the old courier orders and use the new rows")
     if skipped:
         zh += f"; 跳过 {len(skipped)} 单 (已有运单)"
         en += f"; {len(skipped)} skipped (already on {WAYBILLS.name})"
+        if reconfirmed:
+            zh += f", 其中 {len(reconfirmed)} 单出库单重签后运单内容未变, 保留原运单"
+            en += f", {len(reconfirmed)} of them kept as they are after their slip was signed again (unchanged)"
     if refused:
         ids = list(dict.fromkeys(p["order_id"] for p in refused))
-        named = "、".join(ids[:MAX_NAMED]) + (" …" if len(ids) > MAX_NAMED else "")
-        zh += f"; 拒绝 {len(ids)} 单 ({named})"
-        en += f"; {len(ids)} refused ({', '.join(ids[:MAX_NAMED])}{' …' if len(ids) > MAX_NAMED else ''})"
-        unsigned = list(dict.fromkeys(p["slip_no"] for p in refused if p["code"] == "waybill.not_signed"))
+        zh += f"; 拒绝 {len(ids)} 单 ({named(ids, '、')})"
+        en += f"; {len(ids)} refused ({named(ids, ', ')})"
+        unsigned = list(dict.fromkeys(p["slip_no"] for p in refused
+                                      if p["code"] in ("waybill.not_signed", "waybill.changed_not_signed")))
         if unsigned:
-            more = " …" if len(unsigned) > MAX_NAMED else ""
-            zh += f", 其中 {len(unsigned)} 张出库单未按当前内容双签: {'、'.join(unsigned[:MAX_NAMED])}{more}"
-            en += f"; {len(unsigned)} slips lack valid signatures: {', '.join(unsigned[:MAX_NAMED])}{more}"
+            zh += f", 其中 {len(unsigned)} 张出库单未按当前内容双签: {named(unsigned, '、')}"
+            en += f"; {len(unsigned)} slips lack valid signatures: {named(unsigned, ', ')}"
+        stale = [p["order_id"] for p in refused if p["code"] == "waybill.changed_not_signed"]
+        if stale:
+            zh += f"; {len(stale)} 单已有的运单在出库单修改前做出, 已过时, 不要交给快递 ({named(stale, '、')})"
+            en += (f"; {len(stale)} orders have a waybill made before their slip changed: out of date, do not "
+                   f"hand it to the courier ({named(stale, ', ')})")
+        gone = [p["order_id"] for p in refused if p["code"] == "waybill.shipped_before_change"]
+        if gone:
+            zh += f"; {len(gone)} 单发货后内容被修改, 包裹按旧运单寄出, 请人工处理 ({named(gone, '、')})"
+            en += (f"; {len(gone)} orders changed after they shipped on the old waybill: a person must deal "
+                   f"with them ({named(gone, ', ')})")
     if warnings:
         zh += f"; {len(warnings)} 个警告"
         en += f"; {len(warnings)} warnings"
@@ -223,9 +415,9 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
         en += "; no new waybills, no file written"
     vz, ve = voided_text(state.voided)
     zh, en = zh + vz, en + ve
-    data = {"carrier": code, "layout": layout.name, "added": added, "skipped": skipped,
-            "refused": [p for p in refused], "warnings": warnings, "file": file_info,
+    data = {"carrier": code, "layout": layout.name, "added": added, "replaced": replaced, "skipped": skipped,
+            "reconfirmed": reconfirmed, "refused": [p for p in refused], "warnings": warnings, "file": file_info,
             "voided": state.voided, "problems": refused + warnings}
-    result = Result(COMMAND, EXIT_PROBLEMS if refused else EXIT_OK, zh, en, data, rows=len(added))
+    result = Result(COMMAND, EXIT_PROBLEMS if refused else EXIT_OK, zh, en, data, rows=len(added) + len(replaced))
     log_operation(book, ctx, result, f"--carrier {code}" + (f" --out {Path(file_info['file']).name}" if file_info else ""))
     return result

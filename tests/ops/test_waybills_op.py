@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from conftest import read_orders, read_sheet, run_cli
 from test_allocate import edit_orders, line
-from test_sign import SLIP, set_settings, sign, sign_both, slipped, without_log
+from test_sign import SLIP, do_reissue, set_settings, sign, sign_both, slip_row, slipped, without_log
 
 from pyshipbook.book.schema import WAYBILLS
 from pyshipbook.book.templates import load_waybill_layouts
@@ -97,10 +97,12 @@ def test_each_courier_layout_comes_from_its_template(book_with, tmp_path, carrie
     assert [c.value for c in cells[0]] == LAYOUTS[carrier].headers
     assert len(cells) == 4 and all(c.number_format == "@" for row in cells for c in row)
     assert all(isinstance(c.value, str) for row in cells[1:] for c in row if c.value is not None)
-    # the sheet: 订单号 | 快递公司, then the layout's columns (its own 订单号 column is that pair)
+    # the sheet: 订单号 | 快递公司, then the layout's columns (its own 订单号 column is that pair), then what
+    # the row was made from: 出库单指纹 | 订单指纹
     head = read_sheet(path, WAYBILLS.name)[0]
     assert head[:2] == ("订单号", "快递公司")
-    assert [h for h in head[2:] if h] == [h for h in LAYOUTS[carrier].headers if h not in ("订单号", "快递公司")]
+    assert [h for h in head[2:] if h] == [h for h in LAYOUTS[carrier].headers if h not in ("订单号", "快递公司")] + \
+        ["出库单指纹", "订单指纹"]
     assert {r["carrier"] for r in read_orders(path)} == {carrier}
 
 
@@ -175,3 +177,163 @@ def test_weight_missing_is_a_warning_and_cod_amounts_are_carried(book_with):
         {("A", "waybill.weight_missing", "warning"), ("D", "waybill.weight_missing", "warning")}
     rows = {r["订单号"]: r for r in waybill_rows(path)}
     assert rows["A"]["包裹重量"] is None and rows["D"]["代收金额"] == "89" and rows["A"]["代收金额"] is None
+
+
+# -- a slip changed after its waybills were made ------------------------------------------------------------
+NEW_ADDRESS = "广东省深圳市南山区科技园南区高新南九道9号"
+
+
+def fingerprints(path) -> dict[str, tuple]:
+    """订单号 -> (出库单指纹, 订单指纹) of its 运单 row."""
+    return {r["订单号"]: (r["出库单指纹"], r["订单指纹"]) for r in waybill_rows(path)}
+
+
+def order_fp(path, order) -> str:
+    import pandas as pd
+    from pyshipbook.domain.slips import fingerprint
+    return fingerprint(pd.DataFrame([r for r in read_orders(path) if r["order_id"] == order]))
+
+
+def test_each_waybill_row_records_the_fingerprints_it_was_made_from(book_with):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    slip_fp = slip_row(path)["fingerprint"]
+    assert fingerprints(path) == {o: (slip_fp, order_fp(path, o)) for o in "ABC"}
+    assert len(slip_fp) == 64 and len({fp for _, fp in fingerprints(path).values()}) == 3
+
+
+def test_a_slip_edited_and_reissued_after_its_waybills_replaces_the_changed_order_once_signed_again(book_with,
+                                                                                                   tmp_path):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    before = {r["订单号"]: r for r in waybill_rows(path)}
+    old_slip_fp = slip_row(path)["fingerprint"]
+    edit_orders(path, {("B", "WS1001"): {"address": NEW_ADDRESS}})
+    # edited, not re-issued: every order of the slip has a waybill that must not go to the courier
+    code, data = waybills(path)
+    assert code == 1 and data["added"] == [] and data["replaced"] == []
+    assert {(p["order_id"], p["code"]) for p in data["refused"]} == \
+        {(o, "waybill.changed_not_signed") for o in "ABC"}
+    assert all("内容已修改" in p["message"] and p["slip_no"] == SLIP for p in data["refused"])
+    assert "不要交给快递" in run_cli("waybills", path)[1]
+    # re-issued and signed by one director: still refused, the rows untouched
+    assert do_reissue(path).exit_code == 0
+    sign(path, "finance", "李财务")
+    code, data = waybills(path)
+    assert code == 1 and {p["code"] for p in data["refused"]} == {"waybill.changed_not_signed"}
+    assert all("缺 物流总监 签字" in p["message"] for p in data["refused"])
+    assert {r["订单号"]: r for r in waybill_rows(path)} == before
+    # signed by both: B's row is replaced in place with the new address; A and C did not change: kept
+    sign(path, "logistics", "赵物流")
+    out = tmp_path / "upload.xlsx"
+    code, data = waybills(path, "--out", out)
+    assert code == 0 and data["refused"] == []
+    assert (data["added"], data["replaced"], data["reconfirmed"]) == ([], ["B"], ["A", "C"])
+    assert "替换 1 单 (B)" in read_sheet(path, "日志")[-1][6]
+    rows = waybill_rows(path)
+    assert [r["订单号"] for r in rows] == ["A", "B", "C"]
+    new = {r["订单号"]: r for r in rows}
+    assert new["B"]["收件详细地址"] == NEW_ADDRESS and before["B"]["收件详细地址"] != NEW_ADDRESS
+    assert {k: v for k, v in new["B"].items() if k not in ("收件详细地址", "出库单指纹", "订单指纹")} == \
+        {k: v for k, v in before["B"].items() if k not in ("收件详细地址", "出库单指纹", "订单指纹")}
+    new_slip_fp = slip_row(path)["fingerprint"]
+    assert new_slip_fp != old_slip_fp
+    assert fingerprints(path) == {o: (new_slip_fp, order_fp(path, o)) for o in "ABC"}
+    assert new["B"]["订单指纹"] != before["B"]["订单指纹"] and new["A"]["订单指纹"] == before["A"]["订单指纹"]
+    # the upload file carries the fresh row only
+    ws = openpyxl.load_workbook(out).active
+    assert [[c.value for c in row][0] for row in ws.iter_rows(min_row=2)] == ["B"]
+    # and again: nothing changes
+    snapshot = without_log(path)
+    code, data = waybills(path)
+    assert code == 0 and data["replaced"] == [] and data["skipped"] == ["A", "B", "C"]
+    assert without_log(path) == snapshot
+
+
+def test_a_replacement_in_another_courier_clears_the_old_layout_and_names_the_new_courier(book_with):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path, "--carrier", "ZTO")
+    edit_orders(path, {("C", "WS1003"): {"address": NEW_ADDRESS}})
+    do_reissue(path)
+    sign_both(path)
+    code, data = waybills(path, "--carrier", "SF")
+    assert code == 0 and data["replaced"] == ["C"] and data["reconfirmed"] == ["A", "B"]
+    rows = {r["订单号"]: r for r in waybill_rows(path)}
+    assert (rows["C"]["快递公司"], rows["C"]["收件人"], rows["C"]["收件人姓名"]) == ("SF", "收件人C", None)
+    assert rows["C"]["收件详细地址"] == NEW_ADDRESS
+    assert (rows["A"]["快递公司"], rows["A"]["收件人姓名"]) == ("ZTO", "收件人A")
+    assert {r["order_id"]: r["carrier"] for r in read_orders(path)} == {"A": "ZTO", "B": "ZTO", "C": "SF"}
+
+
+def test_an_order_shipped_before_its_change_is_never_replaced(book_with):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    assert run_cli("tracking", path, "--order", "A", "--number", "SF1234567890123")[0] == 0
+    before = waybill_rows(path)
+    edit_orders(path, {("A", "WS1001"): {"address": NEW_ADDRESS}, ("A", "WS1002"): {"address": NEW_ADDRESS}})
+    assert do_reissue(path).exit_code == 0
+    sign_both(path)
+    code, data = waybills(path)
+    assert code == 1 and data["added"] == [] and data["replaced"] == []
+    [p] = data["refused"]
+    assert (p["order_id"], p["code"], p["severity"], p["tracking_no"]) == \
+        ("A", "waybill.shipped_before_change", "error", "SF1234567890123")
+    assert "SF1234567890123" in p["message"] and "deal with the parcel" in p["message"]
+    assert data["reconfirmed"] == ["B", "C"]          # their own content did not change
+    assert [r["收件详细地址"] for r in waybill_rows(path)] == [r["收件详细地址"] for r in before]
+    assert "发货后内容被修改" in read_sheet(path, "日志")[-1][6]
+    # it stays reported until a person deals with it
+    code, data = waybills(path)
+    assert code == 1 and [p["code"] for p in data["refused"]] == ["waybill.shipped_before_change"]
+
+
+def test_a_change_to_another_order_of_the_slip_is_no_concern_of_a_shipped_order(book_with):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    run_cli("tracking", path, "--order", "A", "--number", "SF1234567890123")
+    edit_orders(path, {("B", "WS1001"): {"qty": 4, "amount": 356.0}})
+    do_reissue(path)
+    sign_both(path)
+    code, data = waybills(path)
+    assert code == 0 and data["replaced"] == ["B"] and data["reconfirmed"] == ["C"] and data["refused"] == []
+    assert [r["托寄物数量"] for r in waybill_rows(path)] == ["3", "4", "1"]
+
+
+def drop_fingerprint_columns(path) -> None:
+    """The 运单 sheet as shipbook wrote it before the rows recorded their fingerprints."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[WAYBILLS.name]
+    head = [c.value for c in ws[1]]
+    ws.delete_cols(head.index("出库单指纹") + 1, 2)
+    wb.save(path)
+
+
+def test_rows_made_before_fingerprints_were_recorded(book_with):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    drop_fingerprint_columns(path)
+    # the slip never changed since it was signed: the rows were made from its content; recorded so
+    old = waybill_rows(path)
+    code, data = waybills(path)
+    assert code == 0 and data["skipped"] == ["A", "B", "C"] and data["replaced"] == data["reconfirmed"] == []
+    slip_fp = slip_row(path)["fingerprint"]
+    assert fingerprints(path) == {o: (slip_fp, order_fp(path, o)) for o in "ABC"}
+    assert [{k: v for k, v in r.items() if k not in ("出库单指纹", "订单指纹")} for r in waybill_rows(path)] == old
+    # rows without fingerprints on a slip changed since: what they were made from is unknown, so each is
+    # compared with a fresh one: B's differs (replaced), A's and C's read the same (kept)
+    drop_fingerprint_columns(path)
+    edit_orders(path, {("B", "WS1001"): {"address": NEW_ADDRESS}})
+    code, data = waybills(path)
+    assert code == 1 and {p["code"] for p in data["refused"]} == {"waybill.changed_not_signed"}
+    do_reissue(path)
+    sign_both(path)
+    code, data = waybills(path)
+    assert code == 0 and data["replaced"] == ["B"] and data["reconfirmed"] == ["A", "C"]
+    assert [r["收件详细地址"] for r in waybill_rows(path)][1] == NEW_ADDRESS
+    assert set(fingerprints(path)["B"]) == {slip_row(path)["fingerprint"], order_fp(path, "B")}
