@@ -51,14 +51,15 @@ from typing import Iterator
 import pandas as pd
 
 from ..errors import ShipbookError
+from .common import (HEADER_SCAN_ROWS, SettingsMixin, blank, find_header, highlight_formula, is_our_rule,
+                     search_literal, setting_text)
 from .interface import Highlight, Table
-from .schema import SETTING_BY_ITEM, SETTING_BY_KEY, SETTINGS, SETTINGS_ROWS, Sheet, header_lookup, normalise_header
+from .schema import Sheet
 
 # The same formats, scan depth and colours as xlsx.py (a test keeps them equal; xlsx.py imports openpyxl,
 # which a click should not pay for).
 NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "money": "0.00", "integer": "0", "number": "0.###",
                   "text": "@"}
-HEADER_SCAN_ROWS = 6
 HEADER_FILL = "#1F4E78"
 HEADER_FONT_COLOR = "#FFFFFF"
 ERROR_FILL = "#FFC7CE"
@@ -66,8 +67,6 @@ WARNING_FILL = "#FFEB9C"
 EXCEL_MAX_ROW = 1048576
 EXCEL_MAX_COL = 16384
 POINTS_PER_CM = 72 / 2.54
-# Our conditional-format rules search the check column for "[code]" (Excel reports them with a leading "=").
-CF_MARK = re.compile(r'^=?(OR\()?ISNUMBER\(SEARCH\("[^"]*\[[a-z_]+\.[a-z_]+\]"')
 _CELL_REF = re.compile(r"(\$?[A-Z]{1,3})\$?\d+")
 # characters a saved cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE)
 _ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
@@ -75,9 +74,7 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
 
 # -- values -----------------------------------------------------------------------------------
-def _blank(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v == "") \
-        or v is pd.NaT
+_blank = blank
 
 
 def _same(a, b) -> bool:
@@ -160,23 +157,13 @@ def _for_formula_write(v):
     return v
 
 
-def _setting_text(v) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, dt.time):
-        return v.strftime("%H:%M")
-    if isinstance(v, dt.datetime):
-        return v.strftime("%H:%M") if v.date() == dt.date(1899, 12, 30) else v.isoformat(" ")
-    return str(v).strip()
+_setting_text = setting_text
 
 
-def _q(text: str) -> str:
-    """A literal for an Excel formula string (SEARCH treats ? * ~ as wildcards)."""
-    return text.replace("~", "~~").replace("?", "~?").replace("*", "~*").replace('"', '""')
+_q = search_literal
 
 
-def _ours(formula) -> bool:
-    return isinstance(formula, str) and bool(CF_MARK.match(formula))
+_ours = is_our_rule
 
 
 def _rule_key(formula: str) -> str:
@@ -248,7 +235,7 @@ class _Grid:
 
 
 # -- the adapter ---------------------------------------------------------------------------------
-class LiveBook:
+class LiveBook(SettingsMixin):
     """An xlwings Book through the workbook interface.
 
     `book` is an xlwings.Book (Excel through COM / AppleScript, or the remote engine in tests).
@@ -377,17 +364,9 @@ class LiveBook:
 
     def _header(self, grid: _Grid, sheet: Sheet) -> tuple[int, dict[str, int]]:
         """The header row: the one of the first rows naming most contract columns (as xlsx.py)."""
-        lookup = header_lookup(sheet)
-        best_row, best = 1, {}
-        for r in range(1, min(HEADER_SCAN_ROWS, grid.nrows) + 1):
-            found: dict[str, int] = {}
-            for c in range(1, len(grid.values[r - 1]) + 1):
-                key = lookup.get(normalise_header(grid.seen(r, c)))
-                if key and key not in found:
-                    found[key] = c
-            if len(found) > len(best):
-                best_row, best = r, found
-        return best_row, best
+        rows = ([grid.seen(r, c) for c in range(1, len(grid.values[r - 1]) + 1)]
+                for r in range(1, min(HEADER_SCAN_ROWS, grid.nrows) + 1))
+        return find_header(rows, sheet)
 
     def read_table(self, sheet: Sheet, *, required: tuple[str, ...] = ()) -> Table:
         grid = self._grid(sheet)
@@ -545,32 +524,6 @@ class LiveBook:
         self.changed = True
         return self.append_rows(sheet, frame)
 
-    # -- settings -------------------------------------------------------------------------------
-    def read_settings(self) -> dict[str, str]:
-        out = {s.key: s.default for s in SETTINGS_ROWS}
-        if not self.has_sheet(SETTINGS):
-            return out
-        t = self.read_table(SETTINGS)
-        for item, value in zip(t.frame["item"], t.frame["value"]):
-            if _blank(item):
-                continue
-            name = str(item).strip()
-            setting = SETTING_BY_ITEM.get(name) or SETTING_BY_KEY.get(name)
-            text = "" if _blank(value) else _setting_text(value)
-            out[setting.key if setting else name] = text
-        return out
-
-    def write_setting(self, key: str, value: str) -> None:
-        setting = SETTING_BY_KEY[key]
-        self._ws(SETTINGS, create=True)
-        t = self.read_table(SETTINGS)
-        for r, item in t.frame["item"].items():
-            if not _blank(item) and str(item).strip() in (setting.item, setting.key):
-                self.write_columns(t, pd.DataFrame({"value": [value]}, index=[r], dtype=object))
-                return
-        self.append_rows(SETTINGS, pd.DataFrame([[setting.item, value, setting.note]],
-                                                columns=["item", "value", "note"], dtype=object))
-
     # -- highlights -----------------------------------------------------------------------------
     def set_highlights(self, table: Table, check_key: str, highlights: list[Highlight]) -> None:
         """The rules xlsx.py writes, through Excel's conditional formats; other rules are kept.
@@ -586,8 +539,7 @@ class LiveBook:
         wanted = []
         for h in highlights:
             letter = col_letter(cols[h.column])
-            tests = ",".join(f'ISNUMBER(SEARCH("{_q(token)}",${check_letter}{first}))' for token in h.codes)
-            formula = tests if len(h.codes) == 1 else f"OR({tests})"
+            formula = highlight_formula(h.codes, f"${check_letter}{first}")
             wanted.append((f"{letter}{first}:{letter}{EXCEL_MAX_ROW}", formula, h.severity))
         try:
             rules = list(ws.cells.conditional_formats)

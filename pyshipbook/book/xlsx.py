@@ -8,9 +8,6 @@ writes touch only cells whose value changed.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -25,9 +22,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..errors import ShipbookError
 from . import safety
+from .common import (HEADER_SCAN_ROWS, SettingsMixin, blank, find_header, highlight_formula, is_our_rule,
+                     search_literal, setting_text)
 from .interface import ChartSpec, Highlight, Table
-from .schema import (CARRIERS, CHANNELS, ORDERS, PAYMENT_STATUSES, SETTING_BY_ITEM, SETTING_BY_KEY,
-                     SETTINGS, SETTINGS_ROWS, SHEETS, STATUSES, Sheet, header_lookup, normalise_header)
+from .schema import CARRIERS, CHANNELS, ORDERS, PAYMENT_STATUSES, SETTINGS, SETTINGS_ROWS, SHEETS, STATUSES, Sheet
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -36,22 +34,10 @@ ERROR_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C", bgColor="FFEB9C")
 NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "money": "0.00", "integer": "0", "number": "0.###",
                   "text": "@"}
-HEADER_SCAN_ROWS = 6
-# Our conditional-formatting rules search the check column for "[code]".
-CF_MARK = re.compile(r'^(OR\()?ISNUMBER\(SEARCH\("[^"]*\[[a-z_]+\.[a-z_]+\]"')
+_blank = blank
+_ours = is_our_rule
+_q = search_literal
 
-
-def _ours(formula: str) -> bool:
-    return bool(CF_MARK.match(formula))
-
-
-def _q(text: str) -> str:
-    """A literal for an Excel formula string (SEARCH treats ? * ~ as wildcards)."""
-    return text.replace("~", "~~").replace("?", "~?").replace("*", "~*").replace('"', '""')
-
-
-def _blank(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v == "")
 
 
 def _differs(old: pd.Series | None, new: pd.Series) -> dict[int, bool]:
@@ -67,7 +53,7 @@ def _differs(old: pd.Series | None, new: pd.Series) -> dict[int, bool]:
     return dict(zip(new.index.tolist(), (~keep).tolist()))
 
 
-class XlsxBook:
+class XlsxBook(SettingsMixin):
     """A workbook file opened through openpyxl."""
 
     def __init__(self, path: Path, wb: Workbook):
@@ -94,18 +80,8 @@ class XlsxBook:
         return ws
 
     def _header(self, ws, sheet: Sheet, extra_aliases=None) -> tuple[int, dict[str, int]]:
-        """Find the header row (the one of the first rows naming most contract columns)."""
-        lookup = header_lookup(sheet, extra_aliases)
-        best_row, best = 1, {}
-        for r, values in enumerate(ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True), 1):
-            found: dict[str, int] = {}
-            for c, v in enumerate(values, 1):
-                key = lookup.get(normalise_header(v))
-                if key and key not in found:
-                    found[key] = c
-            if len(found) > len(best):
-                best_row, best = r, found
-        return best_row, best
+        return find_header(ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True), sheet,
+                           extra_aliases)
 
     def read_table(self, sheet: Sheet, *, required: tuple[str, ...] = ()) -> Table:
         ws = self._ws(sheet)
@@ -224,33 +200,6 @@ class XlsxBook:
         self.changed = True
         return self.append_rows(sheet, frame)
 
-    # -- settings -----------------------------------------------------------
-    def read_settings(self) -> dict[str, str]:
-        out = {s.key: s.default for s in SETTINGS_ROWS}
-        if not self.has_sheet(SETTINGS):
-            return out
-        t = self.read_table(SETTINGS)
-        for item, value in zip(t.frame["item"], t.frame["value"]):
-            if _blank(item):
-                continue
-            name = str(item).strip()
-            setting = SETTING_BY_ITEM.get(name) or SETTING_BY_KEY.get(name)
-            text = "" if _blank(value) else _setting_text(value)
-            out[setting.key if setting else name] = text
-        return out
-
-    def write_setting(self, key: str, value: str) -> None:
-        setting = SETTING_BY_KEY[key]
-        ws = self._ws(SETTINGS, create=True)
-        t = self.read_table(SETTINGS)
-        for r, item in t.frame["item"].items():
-            if not _blank(item) and str(item).strip() in (setting.item, setting.key):
-                self.write_columns(t, pd.DataFrame({"value": [value]}, index=[r], dtype=object))
-                return
-        self.append_rows(SETTINGS, pd.DataFrame([[setting.item, value, setting.note]],
-                                                columns=["item", "value", "note"], dtype=object))
-        del ws
-
     # -- print sheets -------------------------------------------------------
     def write_print_sheet(self, page) -> None:
         from .printing import replace_print_sheet
@@ -272,8 +221,7 @@ class XlsxBook:
         wanted = []
         for h in highlights:
             letter = get_column_letter(cols[h.column])
-            tests = ",".join(f'ISNUMBER(SEARCH("{_q(token)}",${check_letter}{first}))' for token in h.codes)
-            formula = tests if len(h.codes) == 1 else f"OR({tests})"
+            formula = highlight_formula(h.codes, f"${check_letter}{first}")
             fill = ERROR_FILL if h.severity == "error" else WARNING_FILL
             wanted.append((f"{letter}{first}:{letter}1048576",
                            FormulaRule(formula=[formula], fill=fill, stopIfTrue=h.severity == "error"),
@@ -332,14 +280,7 @@ def _chart(ws, spec: ChartSpec, header_row: int, cols: dict[str, int]):
     return chart
 
 
-def _setting_text(v) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, dt.time):
-        return v.strftime("%H:%M")
-    if isinstance(v, dt.datetime):
-        return v.strftime("%H:%M") if v.date() == dt.date(1899, 12, 30) else v.isoformat(" ")
-    return str(v).strip()
+_setting_text = setting_text
 
 
 def _set(cell, v, kind: str, fmt: str) -> None:
