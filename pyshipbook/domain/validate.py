@@ -298,8 +298,8 @@ def check_formula_text(lines: Lines) -> list[Problem]:
     out = []
     for key in FORMULA_CHECKED:
         values = lines.raw[key]  # raw: cleaning strips the leading tab/CR forms
-        looks = nz.map_distinct(values, lambda v: isinstance(v, str) and nz.is_formula_like(v))
-        rows = set(looks.index[looks.astype(bool)]) | lines.formula_cells.get(key, set())
+        looks = [type(v) is str and nz.is_formula_like(v) for v in values.to_numpy(dtype=object)]
+        rows = set(values.index[looks]) | lines.formula_cells.get(key, set())
         out += [Problem(r, "cell.formula", HEADER[key], key) for r in sorted(rows)]
     return out
 
