@@ -23,6 +23,7 @@ def _pinned_clock_and_identity(monkeypatch, tmp_path_factory):
     cfg = tmp_path_factory.mktemp("cfg") / "config.toml"
     cfg.write_text('[user]\nname = "测试员"\nrole = "微商专员"\n', encoding="utf-8")
     monkeypatch.setenv("SHIPBOOK_CONFIG", str(cfg))
+    monkeypatch.setenv("SHIPBOOK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 def good_line(**over) -> dict:

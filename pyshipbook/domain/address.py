@@ -195,12 +195,14 @@ def _resolve_texts(texts: list[str]) -> list[Region]:
     return regions
 
 
-def resolve_addresses(addresses: Iterable[str | None]) -> dict[str, Region]:
+def resolve_addresses(addresses: Iterable[str | None], known: dict[str, Region] | None = None) -> dict[str, Region]:
     """Region for each distinct non-blank address (keys are the addresses as given).
 
     Blank and non-text items are skipped: look results up with ``.get``.
     Each distinct text is parsed once; full-width characters and surrounding
-    spaces are normalised first.
+    spaces are normalised first. ``known`` (cleaned text -> Region) holds
+    results of earlier runs: those texts are not parsed again, new ones are
+    added to it (the caller may keep it between runs).
     """
     try:
         by_text: dict[str, list[str]] = {}
@@ -211,12 +213,11 @@ def resolve_addresses(addresses: Iterable[str | None]) -> dict[str, Region]:
             if t is None:
                 continue
             by_text.setdefault(t, []).append(a)
-        texts = list(by_text)
-        out: dict[str, Region] = {}
-        for t, region in zip(texts, _resolve_texts(texts)):
-            for a in by_text[t]:
-                out[a] = region
-        return out
+        known = {} if known is None else known
+        todo = [t for t in by_text if t not in known]
+        for t, region in zip(todo, _resolve_texts(todo)):
+            known[t] = region
+        return {a: known[t] for t, given in by_text.items() for a in given}
     except Exception as exc:  # noqa: BLE001 -- a parser failure must not stop validate
         fallback = Region(None, None, None, False, False, f"地址解析失败：{type(exc).__name__}", "")
         try:

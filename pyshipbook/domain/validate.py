@@ -48,6 +48,7 @@ class Lines:
     regions: dict[str, addr.Region] = field(default_factory=dict)
     parsed: dict[str, pd.Series] = field(default_factory=dict)  # key -> values incl. INVALID
     formula_cells: dict[str, set[int]] = field(default_factory=dict)
+    region_cache: dict | None = None  # region text -> Region from earlier runs (filled as we go)
 
 
 Check = Callable[[Lines], list[Problem]]
@@ -87,13 +88,13 @@ def _blank(series: pd.Series) -> pd.Series:
 
 # -- normalising -------------------------------------------------------------
 def normalise(raw: pd.DataFrame, stock: pd.DataFrame, *, ref_year: int | None,
-              formula_cells: dict[str, set[int]] | None = None) -> Lines:
+              formula_cells: dict[str, set[int]] | None = None, region_cache: dict | None = None) -> Lines:
     norm = pd.DataFrame(index=raw.index)
     for key in FREE_TEXT:
         norm[key] = _objects(nz.map_distinct(raw[key], _strip))
     for key in ID_TEXT:
         norm[key] = _objects(nz.clean_texts(raw[key]))
-    lines = Lines(raw, norm, stock, formula_cells=formula_cells or {})
+    lines = Lines(raw, norm, stock, formula_cells=formula_cells or {}, region_cache=region_cache)
 
     channel = norm["channel"]
     norm["channel"] = channel.where(~_blank(channel), DEFAULT_CHANNEL)
@@ -148,7 +149,7 @@ def _fill_regions(lines: Lines) -> None:
     norm = lines.norm
     address = norm["address"]
     keys = address.map(lambda a: region_key(a) if isinstance(a, str) and a else None)
-    regions = addr.resolve_addresses(keys.dropna().unique())
+    regions = addr.resolve_addresses(keys.dropna().unique(), lines.region_cache)
     lines.regions = regions
     lines.parsed["region_key"] = keys
     for key in ("province", "city", "district"):
@@ -352,9 +353,9 @@ class Validation:
 
 def validate_lines(raw: pd.DataFrame, stock: pd.DataFrame, *, today: dt.date,
                    formula_cells: dict[str, set[int]] | None = None,
-                   checks: tuple[Check, ...] = CHECKS) -> Validation:
+                   checks: tuple[Check, ...] = CHECKS, region_cache: dict | None = None) -> Validation:
     """Run every check over the order lines; never raises for bad cell values."""
-    lines = normalise(raw, stock, ref_year=today.year, formula_cells=formula_cells)
+    lines = normalise(raw, stock, ref_year=today.year, formula_cells=formula_cells, region_cache=region_cache)
     problems: list[Problem] = []
     for check in checks:
         problems += check(lines)

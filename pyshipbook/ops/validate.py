@@ -44,8 +44,13 @@ def run(book: Book, ctx: Context) -> Result:
     big = len(orders.frame) >= 2000  # a progress bar only where one helps
     if big:
         ctx.report(0, len(orders.frame), "校验 / validating")
+    from ..book import region_cache  # regions parsed by earlier runs (the user's cache folder)
+    regions = region_cache.load()
+    known = len(regions)
     v = validate_lines(orders.frame, stock_index(stock.frame), today=ctx.clock.date(),
-                       formula_cells=orders.formula_cells)
+                       formula_cells=orders.formula_cells, region_cache=regions)
+    if len(regions) > known:
+        region_cache.save(regions)
     out = v.lines.norm.reindex(columns=[k for k in WRITTEN if k in v.lines.norm.columns]).copy()
     out["status"] = v.status
     out["check"] = v.check
