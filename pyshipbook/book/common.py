@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from ..errors import ShipbookError
+
 from .schema import SETTING_BY_ITEM, SETTING_BY_KEY, SETTINGS, SETTINGS_ROWS, Sheet, header_lookup, \
     normalise_header
 
@@ -56,6 +58,15 @@ def find_header(rows: Iterable[Iterable], sheet: Sheet, extra_aliases=None) -> t
         if len(found) > len(best):
             best_row, best = r, found
     return best_row, best
+
+
+def require_columns(sheet: Sheet, cols: dict[str, int], required: Iterable[str]) -> None:
+    """A sheet lacking a column the operation needs cannot be worked on: say which, in both languages."""
+    missing = [k for k in required if k not in cols]
+    if missing:
+        names = "、".join(sheet.column(k).header for k in missing)
+        raise ShipbookError(f"工作表「{sheet.name}」缺少列: {names}",
+                            f"sheet '{sheet.name}' lacks column(s): {', '.join(missing)}")
 
 
 def setting_text(v) -> str:

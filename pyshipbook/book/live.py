@@ -52,7 +52,7 @@ import pandas as pd
 
 from ..errors import ShipbookError
 from .common import (HEADER_SCAN_ROWS, SettingsMixin, blank, find_header, highlight_formula, is_our_rule,
-                     search_literal, setting_text)
+                     require_columns, search_literal, setting_text)
 from .interface import Highlight, Table
 from .schema import Sheet
 
@@ -371,11 +371,7 @@ class LiveBook(SettingsMixin):
     def read_table(self, sheet: Sheet, *, required: tuple[str, ...] = ()) -> Table:
         grid = self._grid(sheet)
         header_row, cols = self._header(grid, sheet)
-        missing = [k for k in required if k not in cols]
-        if missing:
-            names = "、".join(sheet.column(k).header for k in missing)
-            raise ShipbookError(f"工作表「{sheet.name}」缺少列: {names}",
-                                f"sheet '{sheet.name}' lacks column(s): {', '.join(missing)}")
+        require_columns(sheet, cols, required)
         keys = sheet.keys
         idx = [cols.get(k) for k in keys]
         rows, data = [], []

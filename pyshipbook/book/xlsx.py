@@ -23,7 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from ..errors import ShipbookError
 from . import safety
 from .common import (HEADER_SCAN_ROWS, SettingsMixin, blank, find_header, highlight_formula, is_our_rule,
-                     search_literal, setting_text)
+                     require_columns, search_literal, setting_text)
 from .interface import ChartSpec, Highlight, Table
 from .schema import CARRIERS, CHANNELS, ORDERS, PAYMENT_STATUSES, SETTINGS, SETTINGS_ROWS, SHEETS, STATUSES, Sheet
 
@@ -86,11 +86,7 @@ class XlsxBook(SettingsMixin):
     def read_table(self, sheet: Sheet, *, required: tuple[str, ...] = ()) -> Table:
         ws = self._ws(sheet)
         header_row, cols = self._header(ws, sheet)
-        missing = [k for k in required if k not in cols]
-        if missing:
-            names = "、".join(sheet.column(k).header for k in missing)
-            raise ShipbookError(f"工作表「{sheet.name}」缺少列: {names}",
-                                f"sheet '{sheet.name}' lacks column(s): {', '.join(missing)}")
+        require_columns(sheet, cols, required)
         keys = sheet.keys
         # one pass over the sheet's cell store: iter_rows builds every cell of the rectangle
         slot = {c: i for i, c in enumerate(cols.get(k) for k in keys) if c}
