@@ -152,10 +152,11 @@ def _fill_regions(lines: Lines) -> None:
     regions = addr.resolve_addresses(keys.dropna().unique(), lines.region_cache)
     lines.regions = regions
     lines.parsed["region_key"] = keys
+    # per distinct region, then mapped: only resolved regions fill blanks
+    resolved = {k: r for k, r in regions.items() if r.resolved}
     for key in ("province", "city", "district"):
-        found = keys.map(lambda k, at=key: getattr(regions.get(k), at, None) if k else None)
-        resolved = keys.map(lambda k: bool(k) and k in regions and regions[k].resolved)
-        fill = _blank(norm[key]) & resolved & ~_blank(found)
+        found = _objects(keys.map({k: getattr(r, key) for k, r in resolved.items()}))
+        fill = _blank(norm[key]) & ~_blank(found)
         norm[key] = norm[key].where(~fill, found).pipe(_objects)
 
 
