@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import secrets
 import string
 import zipfile
 from pathlib import Path
@@ -458,10 +456,4 @@ def build_workbook(path: Path, *, overwrite: bool = False) -> Path:
         raise ShipbookError(f"文件夹不存在: {path.parent}", f"folder does not exist: {path.parent}")
     safety.check_writable(path)
     data = build_bytes()
-    tmp = path.with_name(f".~shipbook-build-{secrets.token_hex(6)}.xlsm")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return safety.write_atomically(path, lambda tmp: tmp.write_bytes(data))

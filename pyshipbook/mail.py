@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .book.safety import write_atomically
 from .book.schema import DAILY
 from .domain.daily import SUBTOTAL, TOTAL, DailyList, parse_addresses
 from .errors import ShipbookError
@@ -71,15 +72,7 @@ def write_attachment(path: Path, block: pd.DataFrame) -> Path:
             for cell in row:
                 cell.font = Font(bold=True)
     ws.column_dimensions["A"].width = 17
-    tmp = path.with_name(f".~shipbook-{path.name}")
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ShipbookError(f"无法写入附件 {path}: {exc}", f"cannot write the attachment {path}: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomically(path, wb.save, zh="附件", en="the attachment")
 
 
 # -- the message -------------------------------------------------------------------
@@ -127,15 +120,7 @@ def write_eml(path: Path, msg: EmailMessage) -> Path:
     """A .eml file; X-Unsent: 1 makes Outlook open it as a draft ready to send."""
     path = Path(path)
     data = b"X-Unsent: 1\r\n" + message_bytes(msg)
-    tmp = path.with_name(f".~shipbook-{path.name}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ShipbookError(f"无法写入邮件文件 {path}: {exc}", f"cannot write the message file {path}: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomically(path, lambda tmp: tmp.write_bytes(data), zh="邮件文件", en="the message file")
 
 
 # -- SMTP ----------------------------------------------------------------------------

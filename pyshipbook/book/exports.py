@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 from ..errors import ShipbookError
+from .safety import write_atomically
 
 EXTENSIONS = (".xlsx", ".csv")
 CSV_ENCODING = "gbk"
@@ -62,59 +62,68 @@ def _cell(v) -> str:
     return "" if v is None else str(v)
 
 
+def _csv_bytes(headers: list[str], rows: list[list]) -> tuple[bytes, int]:
+    """CSV in GBK as Chinese Excel reads it, and how many characters GBK could not hold."""
+    replaced = 0
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")
+    for rec in [headers, *rows]:
+        cells = []
+        for v in rec:
+            text, n = _gbk(_cell(v))
+            replaced += n
+            cells.append(text)
+        w.writerow(cells)
+    return buf.getvalue().encode(CSV_ENCODING), replaced
+
+
+def _xlsx(headers: list[str], rows: list[list], sheet_name: str):
+    """An .xlsx with every cell text-formatted (long numbers survive)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from .xlsx import ILLEGAL_CHARACTERS_RE
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = (sheet_name or "Sheet1")[:31]
+    widths = [len(_cell(h)) * 2 + 2 for h in headers]
+    for r, rec in enumerate([headers, *rows], 1):
+        for c, v in enumerate(rec, 1):
+            text = ILLEGAL_CHARACTERS_RE.sub("", _cell(v))
+            cell = ws.cell(r, c)
+            cell.number_format = "@"
+            if text != "":
+                cell.value = text
+                cell.data_type = "s"
+            if r == 1:
+                cell.font = Font(bold=True)
+            if c - 1 < len(widths):
+                widths[c - 1] = max(widths[c - 1], min(50, len(text) + 2))
+    for c, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+        ws.column_dimensions[get_column_letter(c)].number_format = "@"
+    ws.freeze_panes = "A2"
+    return wb
+
+
 def write_rows(path: str | Path, headers: list[str], rows: list[list], *, sheet_name: str = "Sheet1") -> dict:
     """Write headers + rows to `path` (.xlsx every cell text, or .csv in GBK).
 
     Returns {"file", "format", "rows", "replaced_chars"}.
     """
     path = check_target(path)
-    tmp = path.with_name(f".~shipbook-{path.name}")
+    fmt = "csv" if path.suffix.lower() == ".csv" else "xlsx"
     replaced = 0
-    try:
-        if path.suffix.lower() == ".csv":
-            buf = io.StringIO(newline="")
-            w = csv.writer(buf, lineterminator="\r\n")
-            for rec in [headers, *rows]:
-                cells = []
-                for v in rec:
-                    text, n = _gbk(_cell(v))
-                    replaced += n
-                    cells.append(text)
-                w.writerow(cells)
-            tmp.write_bytes(buf.getvalue().encode(CSV_ENCODING))
-            fmt = "csv"
+
+    def write(tmp: Path) -> None:
+        nonlocal replaced
+        if fmt == "csv":
+            data, replaced = _csv_bytes(headers, rows)
+            tmp.write_bytes(data)
         else:
-            from openpyxl import Workbook
-            from openpyxl.styles import Font
-            from openpyxl.utils import get_column_letter
+            _xlsx(headers, rows, sheet_name).save(tmp)
 
-            from .xlsx import ILLEGAL_CHARACTERS_RE
-
-            wb = Workbook()
-            ws = wb.active
-            ws.title = (sheet_name or "Sheet1")[:31]
-            widths = [len(_cell(h)) * 2 + 2 for h in headers]
-            for r, rec in enumerate([headers, *rows], 1):
-                for c, v in enumerate(rec, 1):
-                    text = ILLEGAL_CHARACTERS_RE.sub("", _cell(v))
-                    cell = ws.cell(r, c)
-                    cell.number_format = "@"
-                    if text != "":
-                        cell.value = text
-                        cell.data_type = "s"
-                    if r == 1:
-                        cell.font = Font(bold=True)
-                    if c - 1 < len(widths):
-                        widths[c - 1] = max(widths[c - 1], min(50, len(text) + 2))
-            for c, width in enumerate(widths, 1):
-                ws.column_dimensions[get_column_letter(c)].width = width
-                ws.column_dimensions[get_column_letter(c)].number_format = "@"
-            ws.freeze_panes = "A2"
-            wb.save(tmp)
-            fmt = "xlsx"
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ShipbookError(f"无法写入文件 {path}: {exc}", f"cannot write {path}: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(path, write, zh="文件", en="")
     return {"file": str(path), "format": fmt, "rows": len(rows), "replaced_chars": replaced}

@@ -974,3 +974,26 @@ def safe_save(path, write: Callable[[Path], None], *, original=None, backups: in
             tmp.unlink(missing_ok=True)
             if backup is not None:
                 backup.unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, write: Callable[[Path], None], *, zh: str | None = None,
+                     en: str | None = None) -> Path:
+    """Write a new file through a temp file beside it, then replace: never a half-written file.
+
+    `write(tmp)` writes the content. With zh/en (what is being written, e.g. "附件" /
+    "the attachment"), an OSError becomes one clear ShipbookError; without, it propagates.
+    The temp file is always removed.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".~shipbook-{secrets.token_hex(4)}-{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if zh is None:
+            raise
+        raise ShipbookError(f"无法写入{zh} {path}: {exc}",
+                            f"cannot write {en + ' ' if en else ''}{path}: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

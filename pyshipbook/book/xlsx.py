@@ -403,9 +403,4 @@ def save_new(wb: Workbook, path: Path) -> None:
     path = Path(path)
     if path.exists():
         raise ShipbookError(f"文件已存在: {path}", f"file exists: {path}")
-    tmp = path.with_name(f".~shipbook-new-{path.name}")
-    try:
-        wb.save(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    safety.write_atomically(path, wb.save)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Final
 

@@ -15,7 +15,6 @@ import pandas as pd
 from ..book.interface import Book
 from ..book.schema import ORDERS, S_AFTER_SALES, S_COMPLETED, S_DELIVERED, SETTING_BY_KEY
 from ..domain import normalize as nz
-from ..domain.problems import Code
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 from .sign import problem, text

@@ -27,7 +27,6 @@ from ..book.interface import Book
 from ..book.schema import S_AWAIT_SHIP, S_ON_SLIP, SHIPPED_ONWARD, SLIP_AWAIT_SIGNATURE, SLIP_LINES, STOCK
 from ..domain import allocation as al
 from ..domain import signatures as sg
-from ..domain.problems import Code
 from ..domain.slips import SlipPlan, draft_slips
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
