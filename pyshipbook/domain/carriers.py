@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -328,20 +328,27 @@ def tracking_import_key_of(carriers: CarrierBook, extra: Mapping[str, str] | Non
 PLATFORM_FIELDS = ("order_id", "tracking_no", "carrier_code", "carrier_name")
 
 
-class PlatformColumn(BaseModel):
+class TemplateColumn(BaseModel):
+    """A column of a template file: filled from one of FIELDS, or a constant value."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+    FIELDS: ClassVar[tuple[str, ...]] = ()
 
     header: str
-    field: str | None = None      # one of PLATFORM_FIELDS
+    field: str | None = None      # one of FIELDS
     value: str | None = None      # a constant
 
     @model_validator(mode="after")
-    def _one_source(self) -> PlatformColumn:
+    def _one_source(self) -> TemplateColumn:
         if (self.field is None) == (self.value is None):
             raise ValueError(f"column {self.header!r}: give exactly one of field / value")
-        if self.field is not None and self.field not in PLATFORM_FIELDS:
-            raise ValueError(f"column {self.header!r}: unknown field {self.field!r} ({', '.join(PLATFORM_FIELDS)})")
+        if self.field is not None and self.field not in self.FIELDS:
+            raise ValueError(f"column {self.header!r}: unknown field {self.field!r}; known: {', '.join(self.FIELDS)}")
         return self
+
+
+class PlatformColumn(TemplateColumn):
+    FIELDS: ClassVar[tuple[str, ...]] = PLATFORM_FIELDS
 
 
 class Platform(BaseModel):

@@ -35,14 +35,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..book.schema import S_CANCELLED
 from . import normalize as nz
-from .carriers import neutralise
+from .carriers import TemplateColumn, neutralise
 from .problems import CODES as PROBLEM_CODES
 from .problems import Code
 from .validate import PAYMENT_SYNONYMS
@@ -95,25 +95,13 @@ class WaybillProblem:
 
 
 # -- layouts (templates/waybills/*.toml) -----------------------------------------------------------------
-class LayoutColumn(BaseModel):
+class LayoutColumn(TemplateColumn):
     """One column of a courier's batch-order file: a record field or a constant."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    FIELDS: ClassVar[tuple[str, ...]] = RECORD_FIELDS
 
-    header: str
-    field: str | None = None
-    value: str | None = None
     text: bool | None = None            # None: the layout's default
     max_length: int | None = Field(default=None, gt=1)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> LayoutColumn:
-        if (self.field is None) == (self.value is None):
-            raise ValueError(f"column {self.header!r}: give exactly one of field / value")
-        if self.field is not None and self.field not in RECORD_FIELDS:
-            raise ValueError(f"column {self.header!r}: unknown field {self.field!r}; "
-                             f"known: {', '.join(RECORD_FIELDS)}")
-        return self
 
 
 class WaybillLayout(BaseModel):
