@@ -11,6 +11,8 @@ Three outcomes are distinguished throughout:
 The ``*s`` helpers (``clean_texts``, ``parse_numbers``, ``parse_ints``,
 ``parse_datetimes``, ``normalize_phones``) work on whole columns: each
 distinct value is computed once and mapped back, the index is preserved.
+``Distinct`` is the machinery under them: a column as codes into its distinct
+(type, value)s, factorized by pandas in C.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Callable, Final
 import numpy as np
 import pandas as pd
 import phonenumbers
+from pandas.api.types import infer_dtype
 
 __all__ = [
     "INVALID",
@@ -364,6 +367,8 @@ def _parse_datetime_text(s: str, ref_year: int | None) -> datetime | None | _Inv
 
 
 def _parse_datetime(v: Any, ref_year: int | None) -> datetime | None | _Invalid:
+    if type(v) is datetime:  # what openpyxl reads from a date cell: the common case first
+        return v if v.tzinfo is None else v.replace(tzinfo=None)
     if _is_missing(v):
         return None
     if _is_bool(v):
@@ -493,6 +498,8 @@ def _international(s: str, cross_border: bool) -> tuple[str, bool] | None:
 
 
 def _normalize_phone(v: Any, cross_border: bool) -> tuple[str | None, bool]:
+    if type(v) is str and len(v) == 11 and v[0] == "1" and v.isascii() and v.isdecimal():
+        return v, _CN_MOBILE.fullmatch(v) is not None  # a clean mobile: what _national would decide
     if _is_bool(v):
         return clean_text(v), False
     s = clean_text(v)
@@ -533,6 +540,7 @@ def normalize_phone(v: Any, *, cross_border: bool = False) -> tuple[str | None, 
 # --------------------------------------------------------------------------- columns
 
 _NAN_KEY: Final = object()
+_types = np.frompyfunc(type, 1, 1)
 
 
 def _key(v: Any) -> Any:
@@ -548,20 +556,119 @@ def _as_series(values: Any) -> pd.Series:
     return values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
 
 
-def map_distinct(values: Any, fn: Callable[[Any], Any]) -> pd.Series:
-    """fn over a column, computed once per distinct (type, value)."""
-    s = _as_series(values)
-    cache: dict[Any, Any] = {}
-    out: list[Any] = []
-    append = out.append
-    for v in s.to_numpy(dtype=object):
+def _first_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of an int key in order of first appearance, and the row of each code's first occurrence."""
+    codes, _ = pd.factorize(key)
+    return codes, np.unique(codes, return_index=True)[1]
+
+
+def _factorize(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """(codes, one value per code) for an object column; equal values of different types stay apart.
+
+    pandas hashes in C but takes 1, 1.0 and True (or None and NaN) for one value;
+    the parsers treat them differently, so any column that is not pure text is
+    split again by type. Missing values get codes like any other value.
+    """
+    codes, uniques = pd.factorize(arr)  # missing -> -1
+    n = len(uniques)
+    missing = codes < 0
+    if infer_dtype(arr, skipna=True) in ("string", "empty"):
+        if not missing.any():
+            return codes, list(uniques)
+        key = codes.astype(np.int64)
+        rows = np.flatnonzero(missing)
+        kinds, _ = pd.factorize(_types(arr[rows]))  # None, NaN, NaT ... kept apart
+        key[rows] = n + kinds
+    else:
+        kinds, found = pd.factorize(_types(arr))
+        key = np.where(missing, n, codes).astype(np.int64) * len(found) + kinds
+    codes, first = _first_codes(key)
+    return codes, arr[first].tolist()
+
+
+def _factorize_slowly(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """The same per cell, for columns pandas cannot hash (a list in a cell); unhashable cells stay apart."""
+    seen: dict[Any, int] = {}
+    values: list[Any] = []
+    codes = np.empty(len(arr), dtype=np.intp)
+    for i, v in enumerate(arr):
         try:
             k = _key(v)
-            r = cache[k] if k in cache else cache.setdefault(k, fn(v))
-        except TypeError:  # unhashable cell value
-            r = fn(v)
-        append(r)
-    return pd.Series(out, index=s.index, dtype=object, name=s.name)
+            code = seen.setdefault(k, len(values))
+        except TypeError:
+            code = len(values)
+        if code == len(values):
+            values.append(v)
+        codes[i] = code
+    return codes, values
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+class Distinct:
+    """A column as codes into its distinct values, so work runs once per distinct value.
+
+    ``map`` keeps the codes and transforms the values, so steps chain
+    (address -> region key -> region) without touching every row again;
+    ``series``/``floats``/``flags`` give one entry per row, same index.
+    """
+
+    __slots__ = ("index", "name", "codes", "values")
+
+    def __init__(self, index: pd.Index, name: Any, codes: np.ndarray, values: list[Any]) -> None:
+        self.index, self.name, self.codes, self.values = index, name, codes, values
+
+    @classmethod
+    def of(cls, column: Any) -> Distinct:
+        s = _as_series(column)
+        arr = s.to_numpy(dtype=object)
+        try:
+            codes, values = _factorize(arr)
+        except Exception:  # noqa: BLE001 -- unhashable or uncomparable cells
+            codes, values = _factorize_slowly(arr)
+        return cls(s.index, s.name, codes, values)
+
+    @classmethod
+    def combine(cls, parts: list[Distinct], fn: Callable[..., Any]) -> Distinct:
+        """fn over each distinct combination of several columns (same rows)."""
+        key = np.zeros(len(parts[0].codes), dtype=np.int64)
+        for part in parts:  # re-coded after each column, so the key never overflows
+            key, _ = pd.factorize(key * max(len(part.values), 1) + part.codes)
+        codes, first = _first_codes(key.astype(np.int64))
+        args = [part._table(object, part.values).take(part.codes[first]).tolist() for part in parts]
+        return cls(parts[0].index, parts[0].name, codes, [fn(*a) for a in zip(*args)])
+
+    def map(self, fn: Callable[[Any], Any]) -> Distinct:
+        return Distinct(self.index, self.name, self.codes, [fn(v) for v in self.values])
+
+    def compact(self) -> Distinct:
+        """The same column with equal values merged (after a map made several codes alike)."""
+        try:
+            merged, values = _factorize(self._table(object, self.values))
+        except Exception:  # noqa: BLE001
+            return self
+        return Distinct(self.index, self.name, merged.take(self.codes), values)
+
+    def _table(self, dtype: Any, values: list[Any]) -> np.ndarray:
+        return np.fromiter(values, dtype=dtype, count=len(values))
+
+    def series(self) -> pd.Series:
+        table = self._table(object, self.values)
+        return pd.Series(table.take(self.codes), index=self.index, dtype=object, name=self.name)
+
+    def flags(self, pred: Callable[[Any], bool]) -> np.ndarray:
+        return self._table(bool, [bool(pred(v)) for v in self.values]).take(self.codes)
+
+    def floats(self) -> np.ndarray:
+        """Numbers as floats; None, INVALID, text and bool as NaN."""
+        return self._table(float, [float(v) if _is_number(v) else np.nan for v in self.values]).take(self.codes)
+
+
+def map_distinct(values: Any, fn: Callable[[Any], Any]) -> pd.Series:
+    """fn over a column, computed once per distinct (type, value)."""
+    return Distinct.of(values).map(fn).series()
 
 
 def clean_texts(values: pd.Series) -> pd.Series:
@@ -584,47 +691,39 @@ def parse_datetimes(values: pd.Series, ref_year: int | None = None) -> pd.Series
     return map_distinct(values, lambda v: parse_datetime(v, ref_year=ref_year))
 
 
-def _flags(cross_border: Any, like: pd.Series) -> list[bool]:
-    """Per-row cross-border flags aligned on like's index (missing -> False)."""
-    n = len(like)
+def _flags(cross_border: Any, index: pd.Index) -> np.ndarray:
+    """Per-row cross-border flags aligned on the index (missing -> False)."""
+    n = len(index)
     if not isinstance(cross_border, pd.Series):
         if np.ndim(cross_border) == 0:
-            return [False if _is_missing(cross_border) else bool(cross_border)] * n
-        cross_border = pd.Series(list(cross_border), index=like.index if len(cross_border) == n else None,
+            return np.full(n, False if _is_missing(cross_border) else bool(cross_border))
+        cross_border = pd.Series(list(cross_border), index=index if len(cross_border) == n else None,
                                  dtype=object)
-    if cross_border.index.equals(like.index):
+    if cross_border.index.equals(index):
+        if cross_border.dtype == bool:
+            return cross_border.to_numpy()
         raw = cross_border.to_numpy(dtype=object)
-    elif cross_border.index.is_unique and like.index.is_unique:
-        raw = cross_border.reindex(like.index).to_numpy(dtype=object)
+    elif cross_border.index.is_unique and index.is_unique:
+        raw = cross_border.reindex(index).to_numpy(dtype=object)
     elif len(cross_border) == n:
         raw = cross_border.to_numpy(dtype=object)
     else:
-        raw = [False] * n
-    return [False if _is_missing(x) else bool(x) for x in raw]
+        return np.zeros(n, dtype=bool)
+    return np.array([False if _is_missing(x) else bool(x) for x in raw], dtype=bool)
 
 
-def normalize_phones(values: pd.Series, cross_border: pd.Series | bool = False) -> pd.DataFrame:
+def normalize_phones(values: pd.Series | Distinct, cross_border: pd.Series | bool = False) -> pd.DataFrame:
     """normalize_phone over a column. Columns: value (str or None), ok (bool); same index.
 
     cross_border is a per-row flag Series aligned on the index (or one bool
     for the whole column); missing flags count as False.
     """
-    s = _as_series(values)
+    cells = values if isinstance(values, Distinct) else Distinct.of(values)
     try:
-        flags = _flags(cross_border, s)
+        flags = _flags(cross_border, cells.index)
     except Exception:  # noqa: BLE001
-        flags = [False] * len(s)
-    cache: dict[Any, tuple[str | None, bool]] = {}
-    out_v: list[str | None] = []
-    out_ok: list[bool] = []
-    for v, cb in zip(s.to_numpy(dtype=object), flags):
-        try:
-            k = (_key(v), cb)
-            r = cache[k] if k in cache else cache.setdefault(k, _phone_or_fallback(v, cb))
-        except TypeError:
-            r = normalize_phone(v, cross_border=cb)
-        out_v.append(r[0])
-        out_ok.append(r[1])
-    return pd.DataFrame(
-        {"value": pd.Series(out_v, index=s.index, dtype=object), "ok": pd.Series(out_ok, index=s.index, dtype=bool)}
-    )
+        flags = np.zeros(len(cells.index), dtype=bool)
+    by_flag = Distinct(cells.index, cells.name, flags.astype(np.intp), [False, True])
+    phones = Distinct.combine([cells, by_flag], _phone_or_fallback)
+    return pd.DataFrame({"value": phones.map(lambda r: r[0]).series(),
+                         "ok": pd.Series(phones.flags(lambda r: r[1]), index=cells.index, dtype=bool)})

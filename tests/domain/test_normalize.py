@@ -630,3 +630,72 @@ def test_every_column_function_is_total_and_keeps_the_length(values, flags):
         assert len(out) == len(s) and out.index.equals(s.index)
     phones = normalize_phones(s, pd.Series(flags + [False] * (len(values) - len(flags)), dtype=object)[: len(values)])
     assert len(phones) == len(s) and phones.index.equals(s.index)
+
+
+# --------------------------------------------------------------------------- distinct values
+
+def _same(a, b):
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def test_distinct_keeps_equal_values_of_different_types_apart():
+    cells = [1, 1.0, True, "1", np.int64(1), Decimal(1), 1, True, None, NAN, None]
+    d = nz.Distinct.of(pd.Series(cells, dtype=object))
+    assert [type(v) for v in d.values] == [int, float, bool, str, np.int64, Decimal, type(None), float]
+    assert d.codes.tolist() == [0, 1, 2, 3, 4, 5, 0, 2, 6, 7, 6]
+    assert all(_same(a, b) for a, b in zip(d.series().tolist(), cells))
+
+
+def test_distinct_tells_a_datetime_from_an_equal_timestamp():
+    when = D(2026, 11, 26, 14)
+    d = nz.Distinct.of(pd.Series([when, pd.Timestamp(when), when], dtype=object))
+    assert [type(v) for v in d.values] == [D, pd.Timestamp] and d.codes.tolist() == [0, 1, 0]
+
+
+def test_distinct_survives_unhashable_cells():
+    cells = pd.Series([[1], "a", [1], "a", {"k": 1}], dtype=object, index=[5, 6, 7, 8, 9])
+    got = nz.map_distinct(cells, lambda v: str(v))
+    assert got.tolist() == ["[1]", "a", "[1]", "a", "{'k': 1}"] and got.index.tolist() == [5, 6, 7, 8, 9]
+
+
+def test_combine_runs_once_per_distinct_pair_and_compact_merges_equal_results():
+    calls = []
+
+    def product(a, b):
+        calls.append((a, b))
+        return a * b
+
+    qty = nz.Distinct.of(pd.Series([1, 2, 1, 2, 3] * 100, dtype=object))
+    price = nz.Distinct.of(pd.Series([6, 3, 6, 3, 2] * 100, dtype=object))
+    amount = nz.Distinct.combine([qty, price], product)
+    assert sorted(set(calls)) == [(1, 6), (2, 3), (3, 2)] and len(calls) == 3
+    assert amount.series().tolist() == [6] * 500
+    assert len(amount.compact().values) == 1 and amount.compact().series().tolist() == [6] * 500
+
+
+def test_distinct_floats_and_flags_are_per_row():
+    d = nz.Distinct.of(pd.Series([2, "x", True, None, 2.5, INVALID, 2], dtype=object))
+    assert np.array_equal(d.floats(), [2.0, np.nan, np.nan, np.nan, 2.5, np.nan, 2.0], equal_nan=True)
+    assert d.flags(lambda v: v is None).tolist() == [False, False, False, True, False, False, False]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(ANY_VALUE, st.sampled_from([1, 1.0, True, 0, False, 0.0, "1", None, NAN, pd.NaT, pd.NA])),
+                max_size=25))
+def test_column_helpers_equal_the_scalar_function_on_every_cell(values):
+    s = pd.Series(values, dtype=object)
+    assert all(_same(a, b) for a, b in zip(nz.Distinct.of(s).series().tolist(), values))
+    for column, scalar in ((clean_texts, clean_text), (parse_numbers, parse_number), (parse_ints, parse_int),
+                           (lambda x: parse_datetimes(x, 2026), lambda v: parse_datetime(v, ref_year=2026))):
+        assert all(_same(a, scalar(v)) for a, v in zip(column(s).tolist(), values))
+    flags = [i % 3 == 0 for i in range(len(values))]
+    phones = normalize_phones(s, pd.Series(flags, dtype=bool))
+    assert [(a, b) for a, b in zip(phones["value"], phones["ok"])] == \
+        [normalize_phone(v, cross_border=f) for v, f in zip(values, flags)]
