@@ -570,18 +570,22 @@ def _factorize(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     split again by type. Missing values get codes like any other value.
     """
     codes, uniques = pd.factorize(arr)  # missing -> -1
-    n = len(uniques)
     missing = codes < 0
     if infer_dtype(arr, skipna=True) in ("string", "empty"):
         if not missing.any():
             return codes, list(uniques)
         key = codes.astype(np.int64)
-        rows = np.flatnonzero(missing)
-        kinds, _ = pd.factorize(_types(arr[rows]))  # None, NaN, NaT ... kept apart
-        key[rows] = n + kinds
     else:
         kinds, found = pd.factorize(_types(arr))
-        key = np.where(missing, n, codes).astype(np.int64) * len(found) + kinds
+        key = codes.astype(np.int64) * len(found) + kinds
+    if missing.any():
+        # None, NaN, NaT ... apart by type; a cell pandas calls missing that the parsers
+        # read (Decimal('NaN') prints as "NaN") stays its own value
+        rows = np.flatnonzero(missing)
+        kinds, found = pd.factorize(_types(arr[rows]))
+        blank = np.array([_is_missing(arr[rows[i]]) for i in np.unique(kinds, return_index=True)[1]])
+        start = int(key.max(initial=0)) + 1
+        key[rows] = np.where(blank[kinds], start + kinds, start + len(found) + np.arange(len(rows)))
     codes, first = _first_codes(key)
     return codes, arr[first].tolist()
 

@@ -691,7 +691,9 @@ def test_distinct_floats_and_flags_are_per_row():
                 max_size=25))
 def test_column_helpers_equal_the_scalar_function_on_every_cell(values):
     s = pd.Series(values, dtype=object)
-    assert all(_same(a, b) for a, b in zip(nz.Distinct.of(s).series().tolist(), values))
+    # the cells come back as they were (blanks may come back as another blank)
+    assert all(_same(a, b) or (nz._is_missing(a) and nz._is_missing(b))
+               for a, b in zip(nz.Distinct.of(s).series().tolist(), values))
     for column, scalar in ((clean_texts, clean_text), (parse_numbers, parse_number), (parse_ints, parse_int),
                            (lambda x: parse_datetimes(x, 2026), lambda v: parse_datetime(v, ref_year=2026))):
         assert all(_same(a, scalar(v)) for a, v in zip(column(s).tolist(), values))
