@@ -1,0 +1,89 @@
+"""The adapter's bulk cell writer stores exactly what a cell-by-cell write through openpyxl stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from pyshipbook.book.xlsx import NUMBER_FORMATS, _CellWriter, _set
+
+VALUES = [
+    None, "", "abc", " padded ", "=1+2", "@SUM(A1)", "+cmd", "#N/A", "#DIV/0!", "x" * 40000, "a\x01b\x1fc", "\x02",
+    "13800138000", "0.5", 0, 1, -7, 2**40, 0.0, 2.5, float("nan"), float("inf"), True, False,
+    dt.datetime(2026, 11, 26, 15, 0), dt.date(2026, 11, 26), dt.time(14, 0), pd.Timestamp("2026-11-26 09:30"),
+    pd.NaT, np.int64(3), np.float64(4.5), np.float64("nan"), np.bool_(True), np.str_("np text"),
+]
+KINDS = list(NUMBER_FORMATS)
+# what a cell may already hold: nothing, a plain value, a value with a format, a styled value
+BEFORE = [
+    None,
+    ("old", None),
+    (12, "0.00"),
+    (dt.datetime(2020, 1, 2), "yyyy-mm-dd hh:mm"),
+    ("keep", "@"),
+    (3.5, "#,##0.0"),
+    (7, "General"),
+]
+
+
+def _state(cell):
+    return (cell._value, cell.data_type, cell.number_format, cell.has_style,
+            tuple(cell._style) if cell._style is not None else None)
+
+
+def _sheet(before):
+    wb = Workbook()
+    ws = wb.active
+    ws.cell(1, 2, "header")
+    for r, b in enumerate(before, 2):
+        if b is None:
+            continue
+        cell = ws.cell(r, 2)
+        cell.value = b[0]
+        if b[1]:
+            cell.number_format = b[1]
+    return wb, ws
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bulk_writer_matches_cell_by_cell_writes(kind):
+    for v in VALUES:
+        wb_a, ws_a = _sheet(BEFORE)
+        wb_b, ws_b = _sheet(BEFORE)
+        rows = list(range(2, 2 + len(BEFORE))) + [50, 51]  # the last two: cells that do not exist yet
+        fmt = NUMBER_FORMATS[kind]
+        for r in rows:
+            _set(ws_a.cell(r, 2), v, kind, fmt)
+        n = _CellWriter(ws_b).column(2, rows, [v] * len(rows), kind)
+        assert n == len(rows)
+        for r in rows:
+            a, b = _state(ws_a.cell(r, 2)), _state(ws_b.cell(r, 2))
+            if isinstance(a[0], float) and math.isnan(a[0]):
+                assert isinstance(b[0], float) and math.isnan(b[0]), (kind, v, r)
+                a, b = a[1:], b[1:]
+            assert a == b, (kind, repr(v)[:40], r)
+        assert ws_a._current_row == ws_b._current_row
+        assert sorted(ws_a._cells) == sorted(ws_b._cells)
+        assert list(wb_a._number_formats) == list(wb_b._number_formats)
+
+
+def test_bulk_writer_text_looking_like_formula_saves_as_text(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    _CellWriter(ws).column(1, [1, 2, 3], ["=1+2", "@x", "#N/A"], "text")
+    wb.save(tmp_path / "t.xlsx")
+    ws = load_workbook(tmp_path / "t.xlsx").active
+    assert [(c.value, c.data_type) for c in ws["A"]] == [("=1+2", "s"), ("@x", "s"), ("#N/A", "s")]
+
+
+def test_bulk_writer_refuses_rows_outside_the_sheet():
+    ws = Workbook().active
+    with pytest.raises(ValueError):
+        _CellWriter(ws).column(1, [0], ["x"], "text")
+    with pytest.raises(ValueError):
+        _CellWriter(ws).column(1, [1048577], ["x"], "text")
