@@ -1,8 +1,9 @@
-"""The adapter's bulk cell writer stores exactly what a cell-by-cell write through openpyxl stores."""
+"""The adapter's bulk cell writer stores exactly what a cell-by-cell write through openpyxl stores; open_book leaves the garbage collector as it found it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 
 import numpy as np
@@ -10,7 +11,10 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from pyshipbook.book.xlsx import NUMBER_FORMATS, _CellWriter, _set
+from conftest import good_line
+from pyshipbook.book.schema import ORDERS
+from pyshipbook.book.xlsx import NUMBER_FORMATS, _CellWriter, _set, open_book
+from pyshipbook.errors import ShipbookError
 
 VALUES = [
     None, "", "abc", " padded ", "=1+2", "@SUM(A1)", "+cmd", "#N/A", "#DIV/0!", "x" * 40000, "a\x01b\x1fc", "\x02",
@@ -87,3 +91,33 @@ def test_bulk_writer_refuses_rows_outside_the_sheet():
         _CellWriter(ws).column(1, [0], ["x"], "text")
     with pytest.raises(ValueError):
         _CellWriter(ws).column(1, [1048577], ["x"], "text")
+
+
+def test_open_book_hands_the_garbage_collector_back_as_it_found_it(book_with, tmp_path):
+    path = book_with([good_line()])
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with open_book(path) as book:
+        assert gc.isenabled()
+        with open_book(path, write=False) as other:  # two books open at once
+            other.read_table(ORDERS)
+        assert gc.get_freeze_count() > 0  # the outer book is still parked
+        t = book.read_table(ORDERS)
+        book.write_columns(t, pd.DataFrame({"remark": ["x"]}, index=t.frame.index[:1], dtype=object))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError):
+        with open_book(path):
+            raise RuntimeError("operation failed")
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a workbook")
+    with pytest.raises(ShipbookError):
+        with open_book(bad):
+            pass
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()  # a caller that runs without the collector keeps it off
+    try:
+        with open_book(path) as book:
+            book.read_table(ORDERS)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
