@@ -23,6 +23,18 @@ WAYBILL_OP_CODES: dict[str, Code] = {c.code: c for c in (
          "the order shipped (a tracking number is logged) on a waybill made before its content (recipient, "
          "phone, address, SKU or qty) changed; the waybill was not replaced: deal with the parcel with the "
          "courier, then delete its 运单 row", "tracking_no"),
+    Code("waybill.order_cancelled", "error",
+         "订单的所有行都已取消, 但它已有运单: 不要交给快递; 若已上传到快递系统, 请在快递系统中取消该快递订单, "
+         "然后删除该运单行",
+         "every line of the order is 已取消 but it has a waybill row: do not hand it to the courier; if it was "
+         "uploaded, cancel the courier order in the courier's system, then delete its 运单 row", "status"),
+    Code("waybill.cancelled_after_shipping", "error",
+         "订单已发货 (已登记快递单号) 后所有行被取消: 包裹已寄出, 运单未改动; 请联系快递拦截退回, 退回后删除该运单行; "
+         "客户已收货要退货的按售后处理 (状态改为 售后, 而不是 已取消)",
+         "every line of the order was cancelled after it shipped (a tracking number is logged): the parcel is "
+         "out and its waybill is left as it is; have the courier intercept and return it, then delete its "
+         "运单 row; if the customer has it and returns it, handle it as after-sales (状态 售后, not 已取消)",
+         "tracking_no"),
 )}
 
 

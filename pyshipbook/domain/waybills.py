@@ -322,7 +322,8 @@ def waybill_records(lines: pd.DataFrame, stock: pd.DataFrame, settings: Mapping[
 
 
 # -- an order that already has a waybill row --------------------------------------------------------
-Verdict = Literal["keep", "record", "reconfirm", "replace", "changed_not_signed", "shipped_before_change"]
+Verdict = Literal["keep", "record", "reconfirm", "replace", "changed_not_signed", "shipped_before_change",
+                  "order_cancelled", "cancelled_after_shipping"]
 
 
 def _fp(v) -> str:
@@ -331,7 +332,7 @@ def _fp(v) -> str:
 
 
 def existing_verdict(recorded_slip: object, recorded_order: object, slip_now: str, order_now: str, *,
-                     ready: bool, shipped: bool, signatures_voided: bool) -> Verdict:
+                     ready: bool, shipped: bool, signatures_voided: bool, cancelled: bool = False) -> Verdict:
     """What to do with the 运单 row an order already has.
 
     recorded_slip / recorded_order: the row's 出库单指纹 / 订单指纹 (the fingerprints of the order's slip
@@ -339,7 +340,8 @@ def existing_verdict(recorded_slip: object, recorded_order: object, slip_now: st
     slip_now / order_now: the same fingerprints over the current lines. ready: every line of the order
     is 待发货 on a slip both directors signed on its current content. shipped: a tracking number is
     logged for the order (or a line is 已发货 or later). signatures_voided: a signature of the order's
-    slip was ever voided (its content changed at some point).
+    slip was ever voided (its content changed at some point). cancelled: every line of the order is
+    已取消 now (it has lines, none of them live).
 
     * "keep"      nothing to do: the row matches (or, shipped, the order's own content is unchanged)
     * "record"    a row without fingerprints whose slip never changed since it was signed: the row
@@ -349,9 +351,19 @@ def existing_verdict(recorded_slip: object, recorded_order: object, slip_now: st
     * "replace"   the order changed since the row was made and its slip is signed again: a fresh row
     * "changed_not_signed"     the slip changed since the row was made and is not signed again yet
     * "shipped_before_change"  shipped, and the order's own content changed since its row was made
+    * "order_cancelled"        every line of the order was cancelled and it has not shipped: the row
+                               must not reach the courier (a courier order made from it must be
+                               cancelled by a person); never replaced, never deleted here
+    * "cancelled_after_shipping"  every line was cancelled but a tracking number is logged: the parcel
+                               is out, an after-sales / return matter; the row stays as it is
+    A cancelled order is judged before anything else: its fingerprints do not matter (it has no live
+    lines to compare with). An order cancelled only in part is not "cancelled": its live lines are
+    its content, so the cancelled lines show as a change of content (fewer goods) like any other.
     A row without fingerprints whose slip did change at some time is taken as changed (what it was
     made from cannot be known); a shipped one is kept (nothing to compare it with).
     """
+    if cancelled:
+        return "cancelled_after_shipping" if shipped else "order_cancelled"
     slip_fp, order_fp = _fp(recorded_slip), _fp(recorded_order)
     if not slip_fp and not order_fp:
         if shipped:

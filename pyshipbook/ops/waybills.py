@@ -31,7 +31,15 @@ leaves the courier with the old content:
   brought up to date (`reconfirmed`);
 * the order shipped (a tracking number logged) and its own content changed since its row was made:
   never replaced, reported as waybill.shipped_before_change until a person deals with it (and
-  deletes the row). A change that touches only other orders of its slip is no concern of it.
+  deletes the row). A change that touches only other orders of its slip is no concern of it;
+* every line of the order set to 已取消 since its row was made: never deleted or replaced here, and
+  never in an upload file (a person must cancel the courier order first): reported on every run,
+  waybill.order_cancelled, or waybill.cancelled_after_shipping when a tracking number was logged
+  before (the parcel is out: intercept it or handle the return as after-sales). The row stays as
+  it is (`cancelled` in --json) until a person deletes it (or, for a return, sets the order 售后).
+  An order cancelled only in part is a change of content like any other (fewer goods: its slip is
+  voided, then the row is refused, replaced once re-signed, or reported if it had shipped), the
+  message naming the cancelled lines.
 Rows made before the fingerprints were recorded get them written when the slip never changed since
 it was signed; otherwise they are taken as changed (a shipped one is left alone).
 
@@ -188,8 +196,8 @@ def same_row(old: pd.Series, sheet: Sheet, layout: WaybillLayout, headers: list[
 
 
 def shipped_orders(book: Book, raw: pd.DataFrame, by_order: dict[str, pd.DataFrame]) -> set[str]:
-    """Orders with a tracking number logged: a line 已发货 or later, a 快递单号 on a line, or a shipping event
-    in 物流跟踪."""
+    """Orders with a tracking number logged: a line 已发货 or later, a 快递单号 on a line (a cancelled line
+    keeps the number it shipped with), or a shipping event in 物流跟踪."""
     out = {oid for oid, g in by_order.items()
            if g["status"].isin(SHIPPED_ONWARD).any() or any(text(raw.at[r, "tracking_no"]) for r in g.index)}
     if book.has_sheet(TRACKING):
@@ -223,6 +231,13 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
     ready = set(state.ready())
     by_order = {oid: g for oid, g in live.groupby("order_id", sort=False)}
     candidates = list(dict.fromkeys(on_slip["order_id"]))
+    # cancelled lines by order (only orders on 运单 matter), and the orders on 运单 whose every line is 已取消 now
+    dead_by_order: dict[str, pd.DataFrame] = {}
+    if row_of:
+        dead = lines[(lines["status"] == S_CANCELLED).to_numpy(dtype=bool)
+                     & lines["order_id"].isin(row_of.keys()).to_numpy(dtype=bool)]
+        dead_by_order = {oid: g for oid, g in dead.groupby("order_id", sort=False)}
+    cancelled = {oid: dead_by_order[oid] for oid in row_of if oid in dead_by_order and oid not in by_order}
 
     # what each order's waybill is made from: its slip's fingerprint(s) and its own lines' fingerprint
     fields = list(FINGERPRINT_FIELDS)
@@ -244,11 +259,12 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
     voided_slips: set[str] = set()
     judged = list(candidates)
     if row_of:
-        shipped = shipped_orders(book, raw, by_order)
+        shipped = shipped_orders(book, raw, {**by_order, **cancelled})
         voided_slips = {text(s) for s, v in zip(state.sig_frame["slip_no"], state.sig_frame["valid"])
                         if not sg.is_valid(v)}
         known = set(candidates)
         judged += [oid for oid in row_of if oid in shipped and oid in by_order and oid not in known]
+        judged += list(cancelled)
 
     ok_orders: list[str] = []
     refused: list[dict] = []
@@ -256,7 +272,33 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
     replacing: dict[str, int] = {}     # order -> its 运单 row, replaced by a fresh one
     refresh: dict[str, int] = {}       # order -> its 运单 row, kept; its fingerprints written
     reconfirmed: list[str] = []
+
+    def numbers_of(g: pd.DataFrame) -> list[str]:
+        return list(dict.fromkeys(n for x in g.index for n in split_tracking_numbers(raw.at[x, "tracking_no"])))
+
+    def cancelled_lines(oid: str) -> str:
+        """"; 已取消的行 / cancelled lines: SKU×qty, …" for an order with cancelled lines ("" without)."""
+        g = dead_by_order.get(oid)
+        if g is None:
+            return ""
+        items = "、".join(f"{sku or '-'}×{'-' if qty is None else qty}" for sku, qty in zip(g["sku"], g["qty"]))
+        return f"; 已取消的行 / cancelled lines: {items}"
+
     for oid in judged:
+        if oid in cancelled:
+            g, r = cancelled[oid], row_of[oid]
+            slip_text = ",".join(dict.fromkeys(s for s in g["slip_no"] if s))
+            rec_slip, rec_order = (text(table.frame.at[r, k]) for k in FP_KEYS)
+            verdict = existing_verdict(rec_slip, rec_order, "", "", ready=False, shipped=oid in shipped,
+                                       signatures_voided=False, cancelled=True)
+            numbers = numbers_of(g)
+            c = CODES[f"waybill.{verdict}"]
+            row_carrier = text(table.frame.at[r, "carrier"]) or "-"
+            detail = (f"{'、'.join(numbers) + '; ' if numbers else ''}运单第 {int(r)} 行 ({row_carrier}) / "
+                      f"运单 row {int(r)} ({row_carrier})")
+            refused.append(problem(c.code, f"{c.zh} / {c.en}: {detail}", row=int(g.index[0]), order_id=oid,
+                                   slip_no=slip_text or None, waybill_row=int(r), tracking_no=",".join(numbers) or None))
+            continue
         g = by_order[oid]
         slips = list(dict.fromkeys(g["slip_no"]))
         is_ready = bool((g["status"] == S_AWAIT_SHIP).all()) and all(s in ready for s in slips)
@@ -282,13 +324,14 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
                 ok_orders.append(oid)
             elif verdict == "changed_not_signed":
                 reason = "; ".join(slip_reason(state, s) for s in ([s for s in slips if s not in ready] or slips))
+                reason += cancelled_lines(oid)
                 c = CODES["waybill.changed_not_signed"]
                 refused.append(problem(c.code, f"{c.zh} / {c.en}: {reason}", row=int(g.index[0]), order_id=oid,
                                        slip_no=slip_text, waybill_row=int(r)))
             else:   # shipped_before_change
-                numbers = list(dict.fromkeys(n for x in g.index for n in split_tracking_numbers(raw.at[x, "tracking_no"])))
+                numbers = numbers_of(g)
                 c = CODES["waybill.shipped_before_change"]
-                detail = f"{'、'.join(numbers) or '-'}; 运单第 {int(r)} 行 / 运单 row {int(r)}"
+                detail = f"{'、'.join(numbers) or '-'}; 运单第 {int(r)} 行 / 运单 row {int(r)}" + cancelled_lines(oid)
                 refused.append(problem(c.code, f"{c.zh} / {c.en}: {detail}", row=int(g.index[0]), order_id=oid,
                                        slip_no=slip_text, waybill_row=int(r), tracking_no=",".join(numbers) or None))
             continue
@@ -401,6 +444,17 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
             zh += f"; {len(gone)} 单发货后内容被修改, 包裹按旧运单寄出, 请人工处理 ({named(gone, '、')})"
             en += (f"; {len(gone)} orders changed after they shipped on the old waybill: a person must deal "
                    f"with them ({named(gone, ', ')})")
+        dropped = [p["order_id"] for p in refused if p["code"] == "waybill.order_cancelled"]
+        if dropped:
+            zh += (f"; {len(dropped)} 单已全部取消但已有运单: 不要交给快递, 在快递系统取消后删除其运单行 "
+                   f"({named(dropped, '、')})")
+            en += (f"; {len(dropped)} orders were cancelled but have a waybill row: do not hand it to the courier; "
+                   f"cancel the courier order, then delete the row ({named(dropped, ', ')})")
+        returns = [p["order_id"] for p in refused if p["code"] == "waybill.cancelled_after_shipping"]
+        if returns:
+            zh += f"; {len(returns)} 单发货后被取消, 包裹已寄出: 请拦截退回或按售后处理 ({named(returns, '、')})"
+            en += (f"; {len(returns)} orders were cancelled after they shipped: the parcel is out, have it "
+                   f"intercepted or handle the return as after-sales ({named(returns, ', ')})")
     if warnings:
         zh += f"; {len(warnings)} 个警告"
         en += f"; {len(warnings)} warnings"
@@ -416,8 +470,8 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
     vz, ve = voided_text(state.voided)
     zh, en = zh + vz, en + ve
     data = {"carrier": code, "layout": layout.name, "added": added, "replaced": replaced, "skipped": skipped,
-            "reconfirmed": reconfirmed, "refused": [p for p in refused], "warnings": warnings, "file": file_info,
-            "voided": state.voided, "problems": refused + warnings}
+            "reconfirmed": reconfirmed, "cancelled": list(cancelled), "refused": [p for p in refused],
+            "warnings": warnings, "file": file_info, "voided": state.voided, "problems": refused + warnings}
     result = Result(COMMAND, EXIT_PROBLEMS if refused else EXIT_OK, zh, en, data, rows=len(added) + len(replaced))
     log_operation(book, ctx, result, f"--carrier {code}" + (f" --out {Path(file_info['file']).name}" if file_info else ""))
     return result

@@ -337,3 +337,158 @@ def test_rows_made_before_fingerprints_were_recorded(book_with):
     assert code == 0 and data["replaced"] == ["B"] and data["reconfirmed"] == ["A", "C"]
     assert [r["收件详细地址"] for r in waybill_rows(path)][1] == NEW_ADDRESS
     assert set(fingerprints(path)["B"]) == {slip_row(path)["fingerprint"], order_fp(path, "B")}
+
+
+# -- an order cancelled after its waybill row was made -----------------------------------------------------
+A_LINES = (("A", "WS1002"), ("A", "WS1001"))
+
+
+def cancel(path, *keys) -> None:
+    """Set these (order, sku) lines 已取消, as a person does on 订单."""
+    edit_orders(path, {k: {"status": "已取消"} for k in keys})
+
+
+def by_code(data) -> dict[str, set]:
+    out: dict[str, set] = {}
+    for p in data["refused"]:
+        out.setdefault(p["code"], set()).add(p["order_id"])
+    return out
+
+
+def test_an_order_cancelled_before_shipping_keeps_its_row_and_is_reported_on_every_run(book_with, tmp_path):
+    path = slipped(book_with, max_orders=2)        # CK…-001: A and B; CK…-002: C
+    sign_both(path)
+    waybills(path)
+    before = waybill_rows(path)
+    cancel(path, *A_LINES)
+    code, data = waybills(path)
+    assert code == 1 and data["added"] == data["replaced"] == [] and data["cancelled"] == ["A"]
+    [a] = [p for p in data["refused"] if p["order_id"] == "A"]
+    assert (a["code"], a["severity"], a["slip_no"], a["waybill_row"], a["tracking_no"]) == \
+        ("waybill.order_cancelled", "error", SLIP, 2, None)
+    assert "不要交给快递" in a["message"] and "cancel the courier order" in a["message"]
+    assert "运单 row 2 (SF)" in a["message"]
+    # the slip lost A's lines: B's row is out of date until the slip is re-issued and signed again
+    assert by_code(data) == {"waybill.order_cancelled": {"A"}, "waybill.changed_not_signed": {"B"},
+                             "waybill.not_signed": {"C"}}
+    assert waybill_rows(path) == before                     # never deleted, never touched
+    assert "1 单已全部取消但已有运单" in read_sheet(path, "日志")[-1][6]
+    # the courier's result comes back for it: no tracking number is logged on a cancelled order
+    code, out = run_cli("tracking", path, "--order", "A", "--number", "SF1234567890123", "--json")
+    assert code == 1 and [(p["code"], p["order_id"]) for p in out["refused"]] == [("tracking.order_not_ready", "A")]
+    assert "已取消" in out["refused"][0]["message"]
+    assert {r["status"] for r in read_orders(path) if r["order_id"] == "A"} == {"已取消"}
+    # the slip re-issued and signed, C's slip signed: C gets its waybill; the upload file has C only
+    assert do_reissue(path).exit_code == 0
+    sign_both(path)
+    sign_both(path, "CK20261126-002")
+    out_file = tmp_path / "upload.xlsx"
+    code, data = waybills(path, "--out", out_file)
+    assert code == 1 and data["added"] == ["C"] and data["reconfirmed"] == ["B"] and data["cancelled"] == ["A"]
+    assert by_code(data) == {"waybill.order_cancelled": {"A"}}
+    ws = openpyxl.load_workbook(out_file).active
+    assert [row[0].value for row in ws.iter_rows(min_row=2)] == ["C"]
+    assert [r["订单号"] for r in waybill_rows(path)] == ["A", "B", "C"]
+    rows = waybill_rows(path)
+    assert rows[0] == before[0]                             # A's row exactly as it was
+    assert rows[1] == before[1] | {"出库单指纹": rows[1]["出库单指纹"]}   # B's: only its slip fingerprint renewed
+    # and again: the same report, nothing changes, no file
+    snapshot = without_log(path)
+    again = tmp_path / "again.xlsx"
+    code, data2 = waybills(path, "--out", again)
+    assert code == 1 and data2["refused"] == data["refused"] and data2["cancelled"] == ["A"]
+    assert data2["added"] == [] and data2["file"] is None and not again.exists()
+    assert without_log(path) == snapshot
+    # a person cancelled the courier order and deleted the row: nothing more to say
+    wb = openpyxl.load_workbook(path)
+    wb[WAYBILLS.name].delete_rows(2)
+    wb.save(path)
+    code, data = waybills(path)
+    assert code == 0 and data["refused"] == [] and data["cancelled"] == [] and data["added"] == []
+
+
+def test_an_order_cancelled_after_it_shipped_is_said_to_be_out_and_not_exported(book_with, tmp_path):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    assert run_cli("tracking", path, "--order", "A", "--number", "SF1234567890123")[0] == 0
+    assert run_cli("tracking", path, "--order", "B", "--number", "SF1234567890124")[0] == 0
+    before = waybill_rows(path)
+    cancel(path, *A_LINES)
+    code, data = waybills(path)
+    assert code == 1 and data["cancelled"] == ["A"]
+    [a] = [p for p in data["refused"] if p["order_id"] == "A"]
+    assert (a["code"], a["severity"], a["tracking_no"], a["waybill_row"]) == \
+        ("waybill.cancelled_after_shipping", "error", "SF1234567890123", 2)
+    assert "包裹已寄出" in a["message"] and "intercept" in a["message"] and "售后" in a["message"]
+    assert "waybill.order_cancelled" not in by_code(data)
+    assert by_code(data)["waybill.cancelled_after_shipping"] == {"A"}
+    assert waybill_rows(path) == before
+    assert "发货后被取消, 包裹已寄出" in read_sheet(path, "日志")[-1][6]
+    snapshot = without_log(path)
+    code, data2 = waybills(path)
+    assert code == 1 and data2["refused"] == data["refused"] and without_log(path) == snapshot
+    # the shop's batch-ship file does not announce a cancelled order as shipped
+    code, out = run_cli("export-shipped", path, "--json", "--out", tmp_path / "ship.xlsx")
+    assert code == 0 and [(p["order_id"], p["tracking_no"]) for p in out["exported"]] == [("B", "SF1234567890124")]
+    # a return handled as after-sales (状态 售后): the row is what shipped, nothing left to report on A
+    edit_orders(path, {k: {"status": "售后"} for k in A_LINES})
+    code, data = waybills(path)
+    assert "A" not in {p["order_id"] for p in data["refused"]} and data["cancelled"] == []
+
+
+def test_an_order_cancelled_in_part_is_a_change_of_content_replaced_once_signed_again(book_with, tmp_path):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    before = {r["订单号"]: r for r in waybill_rows(path)}
+    assert before["A"]["托寄物内容"] == "玻尿酸补水面膜×2, 玫瑰精华面膜×1"
+    cancel(path, ("A", "WS1001"))
+    code, data = waybills(path)
+    assert code == 1 and data["cancelled"] == [] and data["added"] == data["replaced"] == []
+    assert by_code(data) == {"waybill.changed_not_signed": {"A", "B", "C"}}
+    [a] = [p for p in data["refused"] if p["order_id"] == "A"]
+    assert "cancelled lines: WS1001×1" in a["message"]
+    assert all("cancelled lines" not in p["message"] for p in data["refused"] if p["order_id"] != "A")
+    assert {r["订单号"]: r for r in waybill_rows(path)} == before
+    # re-issued and signed: A's row is replaced with the goods left; the upload file carries it alone
+    assert do_reissue(path).exit_code == 0
+    sign_both(path)
+    out_file = tmp_path / "upload.xlsx"
+    code, data = waybills(path, "--out", out_file)
+    assert code == 0 and (data["replaced"], data["reconfirmed"], data["cancelled"]) == (["A"], ["B", "C"], [])
+    rows = {r["订单号"]: r for r in waybill_rows(path)}
+    assert (rows["A"]["托寄物内容"], rows["A"]["托寄物数量"]) == ("玻尿酸补水面膜×2", "2")
+    assert rows["B"] == before["B"] | {"出库单指纹": rows["B"]["出库单指纹"]}
+    ws = openpyxl.load_workbook(out_file).active
+    assert [row[0].value for row in ws.iter_rows(min_row=2)] == ["A"]
+    snapshot = without_log(path)
+    code, data = waybills(path)
+    assert code == 0 and data["skipped"] == ["A", "B", "C"] and without_log(path) == snapshot
+
+
+def test_an_order_cancelled_in_part_after_it_shipped_is_reported_naming_the_cancelled_lines(book_with):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    assert run_cli("tracking", path, "--order", "A", "--number", "SF1234567890123")[0] == 0
+    before = waybill_rows(path)
+    cancel(path, ("A", "WS1001"))
+    code, data = waybills(path)
+    assert code == 1 and data["cancelled"] == []
+    [a] = [p for p in data["refused"] if p["order_id"] == "A"]
+    assert (a["code"], a["tracking_no"]) == ("waybill.shipped_before_change", "SF1234567890123")
+    assert "cancelled lines: WS1001×1" in a["message"]
+    assert waybill_rows(path) == before
+
+
+def test_every_waybill_code_is_explained_in_the_user_guide():
+    from pathlib import Path
+
+    from pyshipbook.domain.shipping_codes import WAYBILL_OP_CODES
+    from pyshipbook.domain.waybills import CODES as RECORD_CODES
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "USER-GUIDE.md").read_text(encoding="utf-8")
+    for code, c in {**RECORD_CODES, **WAYBILL_OP_CODES}.items():
+        rows = [line for line in guide.splitlines() if line.startswith(f"| `{code}` |")]
+        assert len(rows) == 1, code
+        assert c.zh[:6] in rows[0] and ("错误 error" if c.severity == "error" else "警告 warning") in rows[0], code
