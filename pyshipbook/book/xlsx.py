@@ -9,7 +9,9 @@ writes touch only cells whose value changed.
 from __future__ import annotations
 
 import gc
+from array import array
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterator
 
@@ -42,6 +44,7 @@ _blank = blank
 _ours = is_our_rule
 _q = search_literal
 _ILLEGAL_SEARCH = ILLEGAL_CHARACTERS_RE.search
+_new_array = array.__new__
 
 
 
@@ -130,8 +133,10 @@ class XlsxBook(SettingsMixin):
         return ws
 
     def _header(self, ws, sheet: Sheet, extra_aliases=None) -> tuple[int, dict[str, int]]:
-        return find_header(ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True), sheet,
-                           extra_aliases)
+        # the width ws.max_column gives, without its generator over every cell
+        width = max(map(itemgetter(1), ws._cells)) if ws._cells else 1
+        return find_header(ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, max_col=width, values_only=True),
+                           sheet, extra_aliases)
 
     @_gc_paused()
     def read_table(self, sheet: Sheet, *, required: tuple[str, ...] = ()) -> Table:
@@ -143,16 +148,17 @@ class XlsxBook(SettingsMixin):
         slot = {c: i for i, c in enumerate(cols.get(k) for k in keys) if c}
         body: dict[int, list] = {}
         formulas: list[tuple[int, int]] = []  # (row, slot) of cells holding a real formula
+        slot_of, row_of, width = slot.get, body.get, len(keys)
         for (r, c), cell in ws._cells.items():
-            i = slot.get(c)
+            i = slot_of(c)
             if i is None or r <= header_row:
                 continue
-            v = cell.value
+            v = cell._value  # what cell.value returns
             if v is None or v == "":
                 continue
-            rec = body.get(r)
+            rec = row_of(r)
             if rec is None:
-                rec = body[r] = [None] * len(keys)
+                rec = body[r] = [None] * width
             rec[i] = v
             if cell.data_type == "f":
                 formulas.append((r, i))
@@ -379,17 +385,19 @@ class _CellWriter:
 
     def column(self, c: int, rows: list[int], values: list, kind: str) -> int:
         """Write values[i] into (rows[i], c); returns the number of cells written."""
+        if rows and not (0 < min(rows) and max(rows) < 1048577):
+            bad = next(r for r in rows if not 0 < r < 1048577)
+            raise ValueError(f"Row numbers must be between 1 and 1048576. Row number supplied was {bad}")
         ws, cells, fmt = self.ws, self.cells, NUMBER_FORMATS[kind]
         text = kind == "text"
-        fmt_id = None
+        fmt_id = styled = None  # styled: a fresh style array carrying just the column's format
+        top = ws._current_row
         for r, v in zip(rows, values):
-            if not 0 < r < 1048577:
-                raise ValueError(f"Row numbers must be between 1 and 1048576. Row number supplied was {r}")
             cell = cells.get((r, c))
             if cell is None:
-                cell = cells[(r, c)] = Cell(ws, row=r, column=c)
-                if r > ws._current_row:
-                    ws._current_row = r
+                cell = cells[(r, c)] = Cell(ws, r, c)
+                if r > top:
+                    top = r
             t = type(v)
             if t is str:
                 if v:
@@ -419,13 +427,16 @@ class _CellWriter:
             # the column's number format: text on text columns, numbers on numeric ones
             if fmt_id is None:
                 fmt_id = self._format_id(fmt)
+                styled = StyleArray()
+                styled.numFmtId = fmt_id
             style = cell._style
             if style is None:
-                cell._style = style = StyleArray()
-            elif style.numFmtId == fmt_id or self._format_text(style.numFmtId) == fmt:
-                continue
-            style.numFmtId = fmt_id
+                cell._style = _new_array(StyleArray, "i", styled)  # a copy (StyleArray.__copy__, in C)
+            elif style.numFmtId != fmt_id and self._format_text(style.numFmtId) != fmt:
+                style.numFmtId = fmt_id
+        ws._current_row = top
         return len(rows)
+
 
 def _last_used_row(ws) -> int:
     """The last row holding a value in any column (formatting alone does not count)."""

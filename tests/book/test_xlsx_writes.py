@@ -36,8 +36,8 @@ BEFORE = [
 
 
 def _state(cell):
-    return (cell._value, cell.data_type, cell.number_format, cell.has_style,
-            tuple(cell._style) if cell._style is not None else None)
+    return (cell._value, cell.data_type, cell.number_format, cell.has_style, type(cell._style).__name__,
+            tuple(cell._style) if cell._style is not None else None, cell.style_id)
 
 
 def _sheet(before):
