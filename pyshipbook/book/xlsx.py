@@ -9,6 +9,7 @@ writes touch only cells whose value changed.
 from __future__ import annotations
 
 import gc
+import threading
 from array import array
 from contextlib import contextmanager
 from operator import itemgetter
@@ -83,6 +84,7 @@ def _gc_paused() -> Iterator[None]:
         gc.enable()
 
 
+_frozen_lock = threading.Lock()
 _frozen = 0  # books open through open_book while the collector ignores what existed when they were loaded
 
 
@@ -95,15 +97,17 @@ def _freeze() -> None:
     _thaw() hands them back when the last open book closes, so nothing is kept beyond that.
     """
     global _frozen
-    gc.freeze()
-    _frozen += 1
+    with _frozen_lock:
+        gc.freeze()
+        _frozen += 1
 
 
 def _thaw() -> None:
     global _frozen
-    _frozen -= 1
-    if _frozen == 0:
-        gc.unfreeze()
+    with _frozen_lock:
+        _frozen -= 1
+        if _frozen == 0:
+            gc.unfreeze()
 
 
 class XlsxBook(SettingsMixin):
