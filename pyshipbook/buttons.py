@@ -18,6 +18,7 @@ class Button:
     screentip: str   # English screentip
     image: str       # built-in imageMso icon
     operation: str   # pyshipbook.ops module that runs it ("" = handled in macros.py itself)
+    entry: str = "run"  # the function of that module the button calls: the one its command runs
 
 
 GROUPS: tuple[tuple[str, str], ...] = (
@@ -40,6 +41,11 @@ BUTTONS: tuple[Button, ...] = (
     Button("sbSlips", "grpSlips", "生成出库单", "Make outbound slips for allocated orders", "FileNew", "slips"),
     Button("sbSign", "grpSlips", "签字", "Sign the selected outbound slip", "ReviewAcceptChange", "sign"),
     Button("sbPrint", "grpSlips", "打印", "Print the selected outbound slip", "FilePrint", "print_slip"),
+    # `shipbook slips BOOK --reissue SLIP` runs reissue.reissue (the module has no run()).
+    # RefreshAll (Excel's Data > Refresh All arrows): the slip is made again from its current lines.
+    Button("sbReissue", "grpSlips", "重开出库单",
+           "Re-issue the selected outbound slip after its orders changed (same number, to be signed again)",
+           "RefreshAll", "reissue", entry="reissue"),
     Button("sbWaybills", "grpShip", "生成运单", "Make the courier's waybill sheet for signed slips",
            "ShipmentTracking", "waybills"),
     Button("sbTracking", "grpShip", "登记快递单号", "Log tracking numbers back into the orders",
@@ -47,6 +53,10 @@ BUTTONS: tuple[Button, ...] = (
     Button("sbExportShipped", "grpShip", "导出批量发货", "Export the shop's batch-ship file",
            "ExportExcel", "export_shipped"),
     Button("sbDelivered", "grpShip", "签收", "Mark orders as delivered", "AcceptTask", "delivered"),
+    # FileMarkAsFinal (Office's "Mark as Final" seal): delivered orders are closed for good.
+    Button("sbCloseCompleted", "grpShip", "完成订单",
+           "Mark orders delivered at least N days ago (7 unless the settings sheet says otherwise) as completed",
+           "FileMarkAsFinal", "close_completed"),
     Button("sbDaily", "grpReports", "订货明细单", "Compile today's order-detail list (14:00)",
            "CalendarMonthDetailsSplit", "daily"),
     Button("sbDashboard", "grpReports", "看板", "Refresh the dashboard", "ChartQuickExplore", "dashboard"),

@@ -4,9 +4,11 @@ Every button calls the VBA shim, which runs
 ``RunPython "import pyshipbook.macros as m; m.click('<button id>')"`` — a
 fresh Python per click. `click` maps the button (buttons.BUTTONS) to the
 operation the ``shipbook`` command runs, ``ops.<Button.operation>.run(book,
-ctx, **inputs)``, on the open workbook through the xlwings adapter
-(book/live.py) instead of the openpyxl one: the two paths share every line
-of business logic.
+ctx, **inputs)`` (or the module's function named by ``Button.entry`` when the
+command calls another one: 重开出库单 runs ``ops.reissue.reissue``, as
+``shipbook slips BOOK --reissue SLIP`` does), on the open workbook through the
+xlwings adapter (book/live.py) instead of the openpyxl one: the two paths share
+every line of business logic.
 
 A click, step by step:
 
@@ -32,8 +34,9 @@ Adding an input for a button: write ``def gather_x(live, ui, button) ->
 value`` (read the book through ``live``, ask through ``ui``; raise
 `Cancelled` to stop quietly, ShipbookError to explain) and add
 ``ButtonInput("param", gather_x)`` to ``INPUTS[button id]``; ``param`` is the
-keyword of the module's ``run``. A test checks every gathered param is one
-``run`` accepts and every required parameter of ``run`` is gathered.
+keyword of the function the button runs (the module's ``run``, or the one
+``Button.entry`` names). A test checks every gathered param is one it accepts
+and every required parameter of it is gathered.
 
 Importing this module must stay cheap (RunPython pays it on every click):
 pandas, openpyxl and xlwings are imported inside functions only (a test
@@ -45,6 +48,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -104,6 +108,49 @@ def selected_slip(live, ui, button: Button) -> str:
         raise ShipbookError(f"所选的第 {row} 行没有出库单号. " + where[0],
                             f"row {row} has no slip number; " + where[1])
     return str(value).strip()
+
+
+_AREA = re.compile(r"(?:[^!]*!)?\$?[A-Za-z]{0,3}\$?(\d+)(?::\$?[A-Za-z]{0,3}\$?(\d+))?")
+
+
+def several_rows_selected(ui) -> bool:
+    """Whether the selection spans more than one row.
+
+    The first area's rows (Range.shape); a selection of several areas (Ctrl+click: an address such as
+    "$A$2,$A$5", whose shape under COM is its first area's only) by the rows of every area; an area
+    without row numbers (a whole column, "$A:$A") spans many."""
+    sel = ui.book.selection
+    if sel is None:
+        return False
+    try:
+        if int(sel.shape[0]) > 1:
+            return True
+    except Exception:
+        pass
+    try:
+        address = str(sel.address)
+    except Exception:
+        return False
+    rows: set[int] = set()
+    for area in address.split(","):
+        m = _AREA.fullmatch(area.strip())
+        if m is None:
+            return True
+        rows.update({int(m.group(1)), int(m.group(2) or m.group(1))})
+    return len(rows) > 1
+
+
+def one_selected_slip(live, ui, button: Button) -> str:
+    """重开出库单: the 出库单号 of the one row selected on 出库单. A selection over several rows is refused:
+    a re-issue clears the slip's signatures, so it is done for the slip meant, never the first of several."""
+    from .book.schema import SLIPS
+    cell = ui.selected_cell()
+    if cell is not None and cell[0] == SLIPS.name and several_rows_selected(ui):
+        raise ShipbookError(f"一次只能{button.label}一张: 现在选中了多行。请在「{SLIPS.name}」表中只点选要"
+                            f"{button.label}的那一行, 再点「{button.label}」",
+                            f"one slip at a time: several rows are selected. Select the single row of the slip "
+                            f"on sheet {SLIPS.name}, then click {button.label} again")
+    return selected_slip(live, ui, button)
 
 
 def book_folder(live) -> Path:
@@ -280,6 +327,8 @@ INPUTS: dict[str, tuple[ButtonInput, ...]] = {
                            "the role: the configured one, the one 设置 names the user for, else asked")),
     "sbPrint": (ButtonInput("slip_no", selected_slip, "在「出库单」表中选中的出库单",
                             "the slip selected on 出库单"),),
+    "sbReissue": (ButtonInput("slip_no", one_selected_slip, "在「出库单」表中选中的一张出库单 (只能选一行)",
+                              "the one slip selected on 出库单 (a single row)"),),
     "sbWaybills": (ButtonInput("out", book_folder_input, "快递批量下单文件 运单-快递-时间.xlsx 写在工作簿旁 "
                                "(快递公司: 设置 默认快递)", "the courier's upload file, written beside the workbook "
                                "(courier: 设置 默认快递)"),),
@@ -315,8 +364,15 @@ def show_print_sheet(live, ui, result) -> None:
         live.xw.sheets[SLIP_PRINT_SHEET].activate()
 
 
+def show_reprinted(live, ui, result) -> None:
+    """After 重开出库单: bring 出库单打印 to the front when the re-issued slip was laid out again on it."""
+    from .book.schema import SLIP_PRINT_SHEET
+    if result.data.get("reprinted") and live.has_sheet_named(SLIP_PRINT_SHEET):
+        live.xw.sheets[SLIP_PRINT_SHEET].activate()
+
+
 # what a button does in Excel after its operation succeeded (looks only; failures are ignored)
-AFTER: dict[str, Callable] = {"sbPrint": show_print_sheet, "sbWaybills": show_waybills}
+AFTER: dict[str, Callable] = {"sbPrint": show_print_sheet, "sbWaybills": show_waybills, "sbReissue": show_reprinted}
 
 
 # -- which buttons work in this version ---------------------------------------------------------------
@@ -332,11 +388,11 @@ def has_module(button: Button) -> bool:
 
 
 def load_operation(button: Button):
-    """The button's ops module, or None when this version does not have it (or it has no run)."""
+    """The button's ops module, or None when this version does not have it (or not its entry function)."""
     if not has_module(button):
         return None
     mod = importlib.import_module(module_name(button))
-    return mod if callable(getattr(mod, "run", None)) else None
+    return mod if callable(getattr(mod, button.entry, None)) else None
 
 
 def live_buttons() -> list[str]:
@@ -387,7 +443,8 @@ def click(button_id: str, *, book=None, ui=None):
         if mod is None:
             ui.message(_title(button), not_available_text(button))
             return None
-        check_inputs(button, mod.run)
+        run = getattr(mod, button.entry)
+        check_inputs(button, run)
 
         from .book.live import LiveBook, excel_busy
         from .identity import current_identity
@@ -397,7 +454,7 @@ def click(button_id: str, *, book=None, ui=None):
         kwargs = {i.param: i.gather(live, ui, button) for i in INPUTS.get(button.id, ())}
         ui.status(f"shipbook: {button.label}…")
         with excel_busy(book.app):
-            result = mod.run(live, ctx, **kwargs)
+            result = run(live, ctx, **kwargs)
         ui.status(None)
         if button.id in AFTER:
             _quiet(lambda: AFTER[button.id](live, ui, result))

@@ -27,12 +27,13 @@ from pyshipbook.sample import make_book, order_rows, write_export_csv
 
 
 def ops_module(button):
-    """The button's ops module if this version has it with a run(), found independently of macros.py."""
+    """The button's ops module if this version has it with its entry function (run() unless the button names
+    another), found independently of macros.py."""
     name = f"pyshipbook.ops.{button.operation}"
     if importlib.util.find_spec(name) is None:
         return None
     mod = importlib.import_module(name)
-    return mod if callable(getattr(mod, "run", None)) else None
+    return mod if callable(getattr(mod, button.entry, None)) else None
 
 
 LIVE = {b.id for b in BUTTONS if not b.operation or ops_module(b) is not None}
@@ -73,7 +74,8 @@ def test_which_buttons_are_live_in_this_version():
 
 @pytest.mark.parametrize("button", [b for b in BUTTONS if b.id in LIVE and b.operation], ids=lambda b: b.id)
 def test_every_live_button_gathers_what_its_operation_needs(button):
-    macros.check_inputs(button, ops_module(button).run)  # raises when a required parameter is not gathered
+    # raises when a required parameter is not gathered
+    macros.check_inputs(button, getattr(ops_module(button), button.entry))
 
 
 def test_inputs_belong_to_buttons():
@@ -136,7 +138,7 @@ def first_order(path: Path) -> tuple[int, str] | None:
 
 # what each button is given in Excel: payload (active sheet, selection) and input-box answers
 def excel_setup(button, book: Path) -> tuple[dict, list[str]]:
-    if button.id in ("sbSign", "sbPrint"):  # the first slip's row is selected on 出库单
+    if button.id in ("sbSign", "sbPrint", "sbReissue"):  # the first slip's row is selected on 出库单
         return {"active": SLIPS.name, "selection": "A2"}, (["1"] if button.id == "sbSign" else [])
     if button.id in ("sbTracking", "sbDelivered"):  # the first order's row is selected on 订单
         row, _ = first_order(book)
@@ -154,6 +156,8 @@ def cli_argv(button, book: Path, export: Path, slip: str | None):
         return [mod.COMMAND, book, export]
     if button.id == "sbPrint":
         return [mod.COMMAND, book, slip]
+    if button.id == "sbReissue":
+        return ["slips", book, "--reissue", slip]
     if button.id == "sbSign":
         return [mod.COMMAND, book, slip, "--role", "finance"]   # 测试员 (微商专员) chose 1 = 财务总监
     if button.id == "sbWaybills":
@@ -190,7 +194,7 @@ def test_every_button_through_excel(button, flow_book, export_file, tmp_path):
         assert title == f"shipbook · {button.label}" and mode == "info"
         assert "尚不可用" in text and "not available in this version" in text and "工作簿未改动" in text
         return
-    if button.id in ("sbSign", "sbPrint") and slip is None:
+    if button.id in ("sbSign", "sbPrint", "sbReissue") and slip is None:
         pytest.skip("this version makes no slips to select")
     assert result is not None, texts
     assert ui.shown[-1][0] == f"shipbook · {button.label}" and result.zh in ui.shown[-1][1]
@@ -560,3 +564,177 @@ def test_the_shipping_day_through_excel_does_what_the_commands_do(flow_book, tmp
     assert r.exit_code == 0 and r.data["delivered_orders"] == [added[0]]
     assert {row[ORDERS.keys.index("status")] for row in read_sheet(excel, ORDERS.name) if row[0] == added[0]} \
         == {"已签收"}
+
+
+# -- 重开出库单 and 完成订单: the two commands that had no button -------------------------------------------------
+def test_reissue_and_close_completed_are_buttons_running_their_commands_code():
+    import zipfile
+
+    from lxml import etree
+
+    from pyshipbook.ops import close_completed, reissue, slips
+    reissue_button, close_button = BY_ID["sbReissue"], BY_ID["sbCloseCompleted"]
+    assert (reissue_button.group, reissue_button.label) == ("grpSlips", "重开出库单")
+    assert (close_button.group, close_button.label) == ("grpShip", "完成订单")
+    assert {"sbReissue", "sbCloseCompleted"} <= set(macros.live_buttons())
+    # the very functions the command runs: `slips --reissue` calls reissue.reissue, close-completed run()
+    assert "from .reissue import reissue" in Path(slips.__file__).read_text(encoding="utf-8")
+    assert getattr(macros.load_operation(reissue_button), reissue_button.entry) is reissue.reissue
+    assert getattr(macros.load_operation(close_button), close_button.entry) is close_completed.run
+    assert [i.param for i in macros.INPUTS["sbReissue"]] == ["slip_no"] and "sbCloseCompleted" not in macros.INPUTS
+    # on the ribbon of the committed workbook, in their groups, calling the one VBA callback
+    root = Path(__file__).resolve().parents[2]
+    with zipfile.ZipFile(root / "shipbook.xlsm") as z:
+        ui = etree.fromstring(z.read("customUI/customUI.xml"))
+    found = {b.get("id"): (b.getparent().get("id"), b.get("label"), b.get("onAction"))
+             for b in ui.iter("{*}button")}
+    assert found["sbReissue"] == ("grpSlips", "重开出库单", "ShipbookButton")
+    assert found["sbCloseCompleted"] == ("grpShip", "完成订单", "ShipbookButton")
+
+
+def edit_first_line_of(path: Path, slip: str) -> str:
+    """One less of the first line on `slip` (a line with 2 or more): the slip's content changed after it was
+    signed. Returns the order id."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[ORDERS.name]
+    col = {h: i for i, h in enumerate(c.value for c in ws[1])}
+    for row in ws.iter_rows(min_row=2):
+        if row[col["出库单号"]].value == slip and isinstance(row[col["数量"]].value, int) and \
+                row[col["数量"]].value > 1:
+            row[col["数量"]].value -= 1
+            wb.save(path)
+            return row[col["订单号"]].value
+    raise AssertionError(f"no line with 2 or more on {slip}")
+
+
+def test_reissue_of_the_selected_slip_does_what_the_command_does(flow_book, tmp_path):
+    """Signed, then an order on it edited: 重开出库单 on the slip's row (any cell of it) re-issues that slip,
+    replayed onto the file it equals `shipbook slips BOOK --reissue SLIP` on a copy."""
+    excel, cli = tmp_path / "excel" / "book.xlsx", tmp_path / "cli" / "book.xlsx"
+    for p in (excel, cli):
+        p.parent.mkdir()
+        shutil.copy(flow_book, p)
+    slip = first_slip(excel)
+    for p in (excel, cli):
+        assert run_cli("sign", p, slip, "--role", "finance", "--as", "李财务")[0] == 0
+        edit_first_line_of(p, slip)
+    result, _, actions, ui = click(excel, "sbReissue", active=SLIPS.name, selection="D2")
+    assert result is not None and result.exit_code == 0, ui.shown
+    assert (result.data["outcome"], result.data["slip_no"]) == ("reissued", slip)
+    title, text, mode = ui.shown[-1]
+    assert title == "shipbook · 重开出库单" and mode == "info" and result.zh in text and result.en in text
+    assert "Traceback" not in text and "请保存工作簿 (Ctrl+S)" in text
+    assert [a["func"] for a in actions][-2:] == ["activateSheet", "alert"]  # 出库单打印 to the front
+    rx.replay_to_file(excel, actions, excel)
+
+    code, printed = run_cli("slips", cli, "--reissue", slip)
+    assert code == result.exit_code == 0, printed
+    sheets_equal(excel, cli)
+    from pyshipbook.book.schema import SIGNATURES
+    assert [r[-1] for r in read_sheet(excel, SIGNATURES.name)[1:] if r[0] == slip] == ["失效"]
+    assert [r[2] for r in read_sheet(excel, LOG.name)[-2:]] == ["print", "reissue"]
+
+
+@pytest.mark.parametrize("active,selection,says,en", [
+    (ORDERS.name, "A2", "请先在「出库单」表中点选要重开出库单的出库单所在的行", "select the row of the slip"),
+    (SLIPS.name, "A2:A3", "一次只能重开出库单一张", "one slip at a time"),   # two slips' rows
+    (SLIPS.name, "C2:F4", "一次只能重开出库单一张", "one slip at a time"),   # a block over three rows
+    (SLIPS.name, "A1:A1048576", "一次只能重开出库单一张", "one slip at a time"),  # the whole column
+    (SLIPS.name, "A1", "第 1 行没有出库单号", "select the row of the slip"),  # the header
+    (SLIPS.name, "B4", "第 4 行没有出库单号", "select the row of the slip"),  # a row without a slip number
+])
+def test_reissue_refuses_a_selection_that_is_not_one_slip_row(tmp_path, active, selection, says, en):
+    result, _, actions, ui = click(slips_book(tmp_path), "sbReissue", active=active, selection=selection)
+    assert result is None and rx.range_writes(actions) == [] and [a["func"] for a in actions] == ["alert"]
+    title, text, mode = ui.shown[-1]
+    assert (title, mode) == ("shipbook · 重开出库单 · 出错 / error", "critical")
+    assert says in text and en in text and "工作簿未改动 / The workbook was not changed." in text
+    assert "Traceback" not in text and "内部错误" not in text
+
+
+def test_reissue_takes_one_row_even_over_several_cells(tmp_path, monkeypatch):
+    calls = []
+
+    def fake(book, ctx, slip_no):
+        calls.append(slip_no)
+        return Result("reissue", EXIT_OK, f"重开 {slip_no}", f"re-issued {slip_no}")
+    monkeypatch.setattr(macros, "load_operation", lambda b: types.SimpleNamespace(reissue=fake))
+    result, _, _, ui = click(slips_book(tmp_path), "sbReissue", active=SLIPS.name, selection="B3:G3")
+    assert calls == ["CK20261126-002"] and result.en == "re-issued CK20261126-002", ui.shown
+
+
+@pytest.mark.parametrize("address,several", [
+    ("$A$2", False), ("$B$3:$G$3", False), ("$A$2,$D$2", False), ("出库单!$A$2", False),
+    ("$A$2,$A$5", True), ("$A$2:$A$3", True), ("$A:$A", True), ("$A$2,$A:$A", True),
+])
+def test_several_rows_are_seen_in_a_selection_of_several_areas(address, several):
+    """Under COM a Ctrl+click selection's shape is its first area's only: the address tells the rest."""
+    selection = types.SimpleNamespace(shape=(1, 1), address=address)
+    ui = types.SimpleNamespace(book=types.SimpleNamespace(selection=selection),
+                               selected_cell=lambda: (SLIPS.name, 2))
+    assert macros.several_rows_selected(ui) is several
+    if several:
+        with pytest.raises(macros.ShipbookError, match="一次只能重开出库单一张"):
+            macros.one_selected_slip(None, ui, BY_ID["sbReissue"])
+
+
+def mark_delivered(path: Path) -> dict[str, str]:
+    """Orders of the book made 已签收 at various times, one with an after-sales line, one without a time."""
+    import datetime as dt
+    wb = openpyxl.load_workbook(path)
+    ws = wb[ORDERS.name]
+    col = {h: i for i, h in enumerate(c.value for c in ws[1])}
+    ids = [r[col["订单号"]].value for r in ws.iter_rows(min_row=2) if r[col["订单号"]].value]
+    orders = list(dict.fromkeys(ids))
+    after_sales = next(o for o in orders if ids.count(o) > 1)  # one line in 售后, the other 已签收
+    orders.remove(after_sales)
+    plan = {orders[0]: dt.datetime(2026, 11, 10, 9, 0), orders[1]: dt.datetime(2026, 11, 15, 18, 30),
+            orders[2]: dt.datetime(2026, 11, 24, 12, 0), after_sales: dt.datetime(2026, 11, 1, 8, 0),
+            orders[3]: None}
+    seen = set()
+    for row in ws.iter_rows(min_row=2):
+        oid = row[col["订单号"]].value
+        if oid in plan:
+            first = oid not in seen
+            seen.add(oid)
+            row[col["状态"]].value = "售后" if oid == after_sales and first else "已签收"
+            row[col["签收时间"]].value = plan[oid]
+    wb.save(path)
+    return {"old": orders[0], "mid": orders[1], "recent": orders[2], "after_sales": after_sales,
+            "no_time": orders[3]}
+
+
+@pytest.mark.parametrize("settings,done", [({}, ["old", "mid"]), ({"complete_after_days": "14"}, ["old"])])
+def test_close_completed_click_does_what_the_command_does(flow_book, tmp_path, settings, done):
+    excel, cli = tmp_path / "excel" / "book.xlsx", tmp_path / "cli" / "book.xlsx"
+    excel.parent.mkdir()
+    shutil.copy(flow_book, excel)
+    which = mark_delivered(excel)
+    set_settings(excel, settings)
+    cli.parent.mkdir()
+    shutil.copy(excel, cli)
+
+    result, _, actions, ui = click(excel, "sbCloseCompleted")
+    assert result is not None and result.exit_code == 0, ui.shown
+    assert result.data["completed_orders"] == [which[k] for k in done]
+    assert result.data["held_by_after_sales"] == [which["after_sales"]]
+    assert {p["order_id"] for p in result.data["problems"]} == {which["no_time"]}  # one per line
+    title, text, mode = ui.shown[-1]
+    assert title == "shipbook · 完成订单" and result.zh in text and result.en in text and "Traceback" not in text
+    rx.replay_to_file(excel, actions, excel)
+
+    code, printed = run_cli("close-completed", cli)
+    assert code == result.exit_code, printed
+    sheets_equal(excel, cli)
+    status = {}
+    for row in read_sheet(excel, ORDERS.name)[1:]:
+        status.setdefault(row[0], set()).add(row[ORDERS.keys.index("status")])
+    assert {k: status[v] for k, v in which.items()} == {
+        **{k: {"已签收"} for k in ("old", "mid", "recent", "no_time")}, "after_sales": {"售后", "已签收"},
+        **{k: {"已完成"} for k in done}}
+    # a second click changes nothing but adds its 日志 row
+    result, _, actions, _ = click(excel, "sbCloseCompleted")
+    log_position = [ws.title for ws in openpyxl.load_workbook(excel).worksheets].index(LOG.name)
+    writes = rx.range_writes(actions)
+    assert result.data["completed_orders"] == [] and writes
+    assert all(a["sheet_position"] == log_position for a in writes)
