@@ -141,8 +141,8 @@ def several_rows_selected(ui) -> bool:
 
 
 def one_selected_slip(live, ui, button: Button) -> str:
-    """重开出库单: the 出库单号 of the one row selected on 出库单. A selection over several rows is refused:
-    a re-issue clears the slip's signatures, so it is done for the slip meant, never the first of several."""
+    """签字 / 打印 / 重开出库单: the 出库单号 of the one row selected on 出库单. A selection over several rows
+    is refused: a signature, a print or a re-issue is for the slip meant, never the first of several."""
     from .book.schema import SLIPS
     cell = ui.selected_cell()
     if cell is not None and cell[0] == SLIPS.name and several_rows_selected(ui):
@@ -321,12 +321,12 @@ def delivered_orders(live, ui, button: Button) -> list[str] | None:
 INPUTS: dict[str, tuple[ButtonInput, ...]] = {
     "sbImport": (ButtonInput("file_path", ask_import_file, "在打开对话框中选择店铺导出文件",
                              "the shop's export, chosen in Excel's Open dialog"),),
-    "sbSign": (ButtonInput("slip_no", selected_slip, "在「出库单」表中选中的出库单",
-                           "the slip selected on 出库单"),
+    "sbSign": (ButtonInput("slip_no", one_selected_slip, "在「出库单」表中选中的一张出库单 (只能选一行)",
+                           "the one slip selected on 出库单 (a single row)"),
                ButtonInput("role", signing_role, "签字角色: 配置中的角色, 或设置中指定的角色, 否则询问",
                            "the role: the configured one, the one 设置 names the user for, else asked")),
-    "sbPrint": (ButtonInput("slip_no", selected_slip, "在「出库单」表中选中的出库单",
-                            "the slip selected on 出库单"),),
+    "sbPrint": (ButtonInput("slip_no", one_selected_slip, "在「出库单」表中选中的一张出库单 (只能选一行)",
+                            "the one slip selected on 出库单 (a single row)"),),
     "sbReissue": (ButtonInput("slip_no", one_selected_slip, "在「出库单」表中选中的一张出库单 (只能选一行)",
                               "the one slip selected on 出库单 (a single row)"),),
     "sbWaybills": (ButtonInput("out", book_folder_input, "快递批量下单文件 运单-快递-时间.xlsx 写在工作簿旁 "

@@ -652,6 +652,17 @@ def test_reissue_refuses_a_selection_that_is_not_one_slip_row(tmp_path, active, 
     assert "Traceback" not in text and "内部错误" not in text
 
 
+@pytest.mark.parametrize("button,label", [("sbSign", "签字"), ("sbPrint", "打印")])
+@pytest.mark.parametrize("selection", ["A2:A3", "C2:F4", "A1:A1048576"])
+def test_sign_and_print_refuse_several_slip_rows_instead_of_taking_the_first(tmp_path, button, label, selection):
+    result, _, actions, ui = click(slips_book(tmp_path), button, active=SLIPS.name, selection=selection)
+    assert result is None and rx.range_writes(actions) == [] and [a["func"] for a in actions] == ["alert"]
+    title, text, mode = ui.shown[-1]
+    assert (title, mode) == (f"shipbook · {label} · 出错 / error", "critical")
+    assert f"一次只能{label}一张" in text and "one slip at a time" in text
+    assert "工作簿未改动 / The workbook was not changed." in text
+
+
 def test_reissue_takes_one_row_even_over_several_cells(tmp_path, monkeypatch):
     calls = []
 
