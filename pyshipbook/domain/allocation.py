@@ -63,11 +63,13 @@ class IssueCode:
 
 ISSUE_CODES: dict[str, IssueCode] = {c.code: c for c in (
     IssueCode("alloc.slip_changed", "error", "订单已开出库单, 之后又被修改 (数量/商品/新增行); 库存未改动, 需重开该出库单 "
-              "(shipbook slips --reissue)",
+              "(重开出库单 按钮 / shipbook slips --reissue)",
               "the order is on a slip and changed since (qty, SKU or lines); its stock is kept as it was: "
-              "re-issue the slip (shipbook slips --reissue)"),
-    IssueCode("alloc.cancelled_on_slip", "warning", "已取消的行在出库单上; 库存已释放, 需重开该出库单 (shipbook slips --reissue)",
-              "a cancelled line was on a slip; its stock was released: re-issue the slip (shipbook slips --reissue)"),
+              "re-issue the slip (button 重开出库单 / shipbook slips --reissue)"),
+    IssueCode("alloc.cancelled_on_slip", "warning",
+              "已取消的行在出库单上; 库存已释放, 需重开该出库单 (重开出库单 按钮 / shipbook slips --reissue)",
+              "a cancelled line was on a slip; its stock was released: re-issue the slip "
+              "(button 重开出库单 / shipbook slips --reissue)"),
     IssueCode("alloc.released", "warning", "订单配货后被修改, 已释放库存并重新检查",
               "the order changed after allocation; its stock was released and it was checked again"),
     IssueCode("alloc.order_waiting", "warning", "订单中有未校验或未付款的行, 整单等待",

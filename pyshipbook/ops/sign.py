@@ -205,9 +205,10 @@ def voided_text(voided: list[dict]) -> tuple[str, str]:
     if not voided:
         return "", ""
     names = "、".join(v["slip_no"] for v in voided)
-    return (f"; 出库单 {names} 的内容在签字后被修改, 签字已失效, 需重开 (shipbook slips --reissue) 并重新签字",
+    return (f"; 出库单 {names} 的内容在签字后被修改, 签字已失效, 需重开 (重开出库单 按钮 / shipbook slips --reissue) "
+            "并重新签字",
             f"; slip(s) {', '.join(v['slip_no'] for v in voided)} changed after signing: signatures voided, "
-            "re-issue (shipbook slips --reissue) and sign again")
+            "re-issue (button 重开出库单 / shipbook slips --reissue) and sign again")
 
 
 # -- the command -----------------------------------------------------------------------------------------
