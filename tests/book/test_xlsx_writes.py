@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from conftest import good_line
+from pyshipbook.book import xlsx
 from pyshipbook.book.schema import ORDERS
 from pyshipbook.book.xlsx import NUMBER_FORMATS, _CellWriter, _set, open_book
 from pyshipbook.errors import ShipbookError
@@ -93,7 +94,8 @@ def test_bulk_writer_refuses_rows_outside_the_sheet():
         _CellWriter(ws).column(1, [1048577], ["x"], "text")
 
 
-def test_open_book_hands_the_garbage_collector_back_as_it_found_it(book_with, tmp_path):
+def test_open_book_hands_the_garbage_collector_back_as_it_found_it(book_with, tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "FREEZE_MIN_CELLS", 0)  # freeze even this small book
     path = book_with([good_line()])
     assert gc.isenabled() and gc.get_freeze_count() == 0
     with open_book(path) as book:
@@ -121,3 +123,9 @@ def test_open_book_hands_the_garbage_collector_back_as_it_found_it(book_with, tm
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_small_books_are_not_frozen(book_with):
+    with open_book(book_with([good_line()]), write=False) as book:
+        book.read_table(ORDERS)
+        assert gc.get_freeze_count() == 0
