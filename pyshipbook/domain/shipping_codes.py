@@ -35,6 +35,12 @@ WAYBILL_OP_CODES: dict[str, Code] = {c.code: c for c in (
          "out and its waybill is left as it is; have the courier intercept and return it, then delete its "
          "运单 row; if the customer has it and returns it, handle it as after-sales (状态 售后, not 已取消)",
          "tracking_no"),
+    Code("waybill.order_missing", "warning",
+         "运单行的订单号在订单表中已找不到 (订单行被删除了?): 若该运单已上传到快递系统而订单不再发货, 请在快递系统中"
+         "取消; 然后删除该运单行 (取消订单请把状态改为 已取消, 不要删除订单行)",
+         "the 运单 row's order is no longer on 订单 (its lines were deleted?): if the row was uploaded and the "
+         "order is not to ship, cancel the courier order; then delete the 运单 row (to cancel an order set its "
+         "状态 to 已取消 rather than deleting its lines)", "order_id"),
 )}
 
 

@@ -40,6 +40,8 @@ leaves the courier with the old content:
   An order cancelled only in part is a change of content like any other (fewer goods: its slip is
   voided, then the row is refused, replaced once re-signed, or reported if it had shipped), the
   message naming the cancelled lines.
+* a 运单 row whose order has no line on 订单 any more (deleted instead of set 已取消): the warning
+  waybill.order_missing (`missing` in --json), the row left alone until a person deletes it.
 Rows made before the fingerprints were recorded get them written when the slip never changed since
 it was signed; otherwise they are taken as changed (a shipped one is left alone).
 
@@ -238,6 +240,8 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
                      & lines["order_id"].isin(row_of.keys()).to_numpy(dtype=bool)]
         dead_by_order = {oid: g for oid, g in dead.groupby("order_id", sort=False)}
     cancelled = {oid: dead_by_order[oid] for oid in row_of if oid in dead_by_order and oid not in by_order}
+    # orders on 运单 with no line on 订单 at all (deleted rather than cancelled): reported, the row left alone
+    missing = [oid for oid in row_of if oid not in by_order and oid not in dead_by_order]
 
     # what each order's waybill is made from: its slip's fingerprint(s) and its own lines' fingerprint
     fields = list(FINGERPRINT_FIELDS)
@@ -348,6 +352,10 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
     ok_rows = [r for oid in ok_orders for r in by_order[oid].index]
     records, wproblems = waybill_records(raw.loc[ok_rows], stock, settings, carrier=code)
     warnings: list[dict] = []
+    for oid in missing:
+        r, c = row_of[oid], CODES["waybill.order_missing"]
+        warnings.append(problem(c.code, f"{c.zh} / {c.en}: 运单第 {int(r)} 行 / 运单 row {int(r)}", order_id=oid,
+                                severity="warning", waybill_row=int(r)))
     bad_orders: dict[str, list] = {}
     for p in wproblems:
         if p.severity == "error":
@@ -455,6 +463,9 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
             zh += f"; {len(returns)} 单发货后被取消, 包裹已寄出: 请拦截退回或按售后处理 ({named(returns, '、')})"
             en += (f"; {len(returns)} orders were cancelled after they shipped: the parcel is out, have it "
                    f"intercepted or handle the return as after-sales ({named(returns, ', ')})")
+    if missing:
+        zh += f"; {len(missing)} 个运单行的订单已不在订单表中, 请核对后删除 ({named(missing, '、')})"
+        en += f"; {len(missing)} 运单 rows name orders no longer on 订单: check, then delete them ({named(missing, ', ')})"
     if warnings:
         zh += f"; {len(warnings)} 个警告"
         en += f"; {len(warnings)} warnings"
@@ -470,7 +481,7 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
     vz, ve = voided_text(state.voided)
     zh, en = zh + vz, en + ve
     data = {"carrier": code, "layout": layout.name, "added": added, "replaced": replaced, "skipped": skipped,
-            "reconfirmed": reconfirmed, "cancelled": list(cancelled), "refused": [p for p in refused],
+            "reconfirmed": reconfirmed, "cancelled": list(cancelled), "missing": missing, "refused": [p for p in refused],
             "warnings": warnings, "file": file_info, "voided": state.voided, "problems": refused + warnings}
     result = Result(COMMAND, EXIT_PROBLEMS if refused else EXIT_OK, zh, en, data, rows=len(added) + len(replaced))
     log_operation(book, ctx, result, f"--carrier {code}" + (f" --out {Path(file_info['file']).name}" if file_info else ""))

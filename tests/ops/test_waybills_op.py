@@ -12,7 +12,7 @@ from conftest import read_orders, read_sheet, run_cli
 from test_allocate import edit_orders, line
 from test_sign import SLIP, do_reissue, set_settings, sign, sign_both, slip_row, slipped, without_log
 
-from pyshipbook.book.schema import WAYBILLS
+from pyshipbook.book.schema import ORDERS, WAYBILLS
 from pyshipbook.book.templates import load_waybill_layouts
 
 LAYOUTS = load_waybill_layouts()
@@ -492,3 +492,36 @@ def test_every_waybill_code_is_explained_in_the_user_guide():
         rows = [line for line in guide.splitlines() if line.startswith(f"| `{code}` |")]
         assert len(rows) == 1, code
         assert c.zh[:6] in rows[0] and ("错误 error" if c.severity == "error" else "警告 warning") in rows[0], code
+
+
+def test_a_waybill_row_whose_order_was_deleted_from_the_order_sheet_is_a_warning_until_removed(book_with):
+    path = slipped(book_with)
+    sign_both(path)
+    waybills(path)
+    before = waybill_rows(path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[ORDERS.name]
+    col = [c.value for c in ws[1]].index("订单号") + 1
+    for r in sorted((r for r in range(2, ws.max_row + 1) if ws.cell(r, col).value == "A"), reverse=True):
+        ws.delete_rows(r)
+    wb.save(path)
+    code, data = waybills(path)
+    # the slip lost A's lines, so its signatures are void: B and C wait for a re-issue (errors); A is a warning
+    assert code == 1 and data["missing"] == ["A"] and data["added"] == []
+    assert by_code(data) == {"waybill.changed_not_signed": {"B", "C"}}
+    [w] = [p for p in data["warnings"] if p["code"] == "waybill.order_missing"]
+    assert (w["order_id"], w["severity"], w["waybill_row"], w["row"]) == ("A", "warning", 2, None)
+    assert "运单 row 2" in w["message"] and "已取消" in w["message"]
+    assert "1 个运单行的订单已不在订单表中" in read_sheet(path, "日志")[-1][6]
+    assert waybill_rows(path) == before
+    snapshot = without_log(path)
+    code, again = waybills(path)
+    assert code == 1 and again["missing"] == ["A"] and again["warnings"] == data["warnings"]
+    assert without_log(path) == snapshot
+    wb = openpyxl.load_workbook(path)
+    wb[WAYBILLS.name].delete_rows(2)
+    wb.save(path)
+    do_reissue(path)
+    sign_both(path)
+    code, data = waybills(path)
+    assert code == 0 and data["missing"] == [] and data["warnings"] == [] and data["refused"] == []
