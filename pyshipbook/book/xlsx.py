@@ -86,6 +86,7 @@ def _gc_paused() -> Iterator[None]:
 
 _frozen_lock = threading.Lock()
 _frozen = 0  # big books open through open_book, parked out of the collector's reach
+_thawed = False  # a big book was closed and may not have been freed yet
 FREEZE_MIN_CELLS = 100_000  # smaller books: the collector's walks over them cost less than the freeze
 
 
@@ -94,13 +95,16 @@ def _freeze(wb: Workbook) -> bool:
 
     A loaded 50k-line book is ~1M tracked objects that live until the book is closed; with them in
     the oldest generation every full collection during the operation walks them all again (three
-    walks right after a load alone, ~0.5 s each). gc.freeze() parks them in the permanent generation;
-    _thaw() hands them back when the last open big book closes and collects once, so nothing is kept
-    beyond that: without that collection the collector's counters (which never saw the book) start a
-    full walk soon after, in whatever runs next, and in a process that opens book after book the dead
-    earlier books would be frozen again with the next one. At 50k lines that collection costs ~0.1 s
-    of a `shipbook validate` run. Books under FREEZE_MIN_CELLS cells are left alone (returns False):
-    there a full collection, ~30-50 ms in a big process such as the test run, outweighs the gain.
+    walks right after a load alone, ~0.5 s each). gc.freeze() parks them in the permanent generation
+    and _thaw() hands them back when the last open big book closes. Books under FREEZE_MIN_CELLS
+    cells are left alone (returns False): the bookkeeping below costs more than it saves there.
+
+    After the thaw the collector's counters have never seen the book, so in a process that goes on
+    working the first full collection comes soon and walks it once (~0.5 s at 50k lines, wherever it
+    lands: a benchmark that times work right after closing a big book sees it there). Collecting at
+    the thaw instead cost more (the caller still holds the book then: 6.4-6.7 s -> 7.1-7.3 s per
+    validate of the 20k bench book in one process). A book closed since is freed before the next
+    load (_collect_closed_books), so the new book's freeze never parks a dead one.
     """
     global _frozen
     if sum(len(ws._cells) for ws in wb.worksheets) < FREEZE_MIN_CELLS:
@@ -112,11 +116,20 @@ def _freeze(wb: Workbook) -> bool:
 
 
 def _thaw() -> None:
-    global _frozen
+    global _frozen, _thawed
     with _frozen_lock:
         _frozen -= 1
         if _frozen == 0:
             gc.unfreeze()
+            _thawed = True
+
+
+def _collect_closed_books() -> None:
+    """Before a load: collect once if a big book was thawed since (a no-op until one has been)."""
+    global _thawed
+    with _frozen_lock:
+        if _thawed and _frozen == 0:
+            _thawed = False
             gc.collect()
 
 
@@ -538,6 +551,7 @@ def open_book(path: str | Path, *, write: bool = True, backups: int = 10) -> Ite
     safety.inspect_package(path)
     if write:
         safety.check_writable(path)
+    _collect_closed_books()
     try:
         with _gc_paused():
             wb = load_workbook(path, **safety.load_options_for(path))

@@ -129,3 +129,20 @@ def test_small_books_are_not_frozen(book_with):
     with open_book(book_with([good_line()]), write=False) as book:
         book.read_table(ORDERS)
         assert gc.get_freeze_count() == 0
+
+
+def test_a_closed_big_book_is_freed_before_the_next_one_is_frozen(book_with, monkeypatch):
+    import weakref
+
+    monkeypatch.setattr(xlsx, "FREEZE_MIN_CELLS", 0)
+    path = book_with([good_line()])
+
+    def open_once():
+        with open_book(path, write=False) as book:
+            book.read_table(ORDERS)
+            return weakref.ref(book.wb)
+
+    first = open_once()
+    open_once()
+    assert first() is None  # not parked again with the second book (memory would grow book by book)
+    assert gc.get_freeze_count() == 0
