@@ -559,7 +559,16 @@ def _as_series(values: Any) -> pd.Series:
 def _first_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of an int key in order of first appearance, and the row of each code's first occurrence."""
     codes, _ = pd.factorize(key)
-    return codes, np.unique(codes, return_index=True)[1]
+    return codes, _first_rows(codes)
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Row of each code's first occurrence, for codes numbered in order of first appearance
+    (each new code is one more than every code before it: where the running maximum rises)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.intp)
+    top = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
 
 
 def _factorize(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
@@ -574,6 +583,10 @@ def _factorize(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     if infer_dtype(arr, skipna=True) in ("string", "empty"):
         if not missing.any():
             return codes, list(uniques)
+        rows = np.flatnonzero(missing)
+        blank = arr[rows[0]]
+        if _is_missing(blank) and (_types(arr[rows]) == type(blank)).all():  # text with blanks of one kind
+            return np.where(missing, len(uniques), codes), [*uniques, blank]
         key = codes.astype(np.int64)
     else:
         kinds, found = pd.factorize(_types(arr))

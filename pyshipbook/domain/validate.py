@@ -400,11 +400,13 @@ def validate_lines(raw: pd.DataFrame, stock: pd.DataFrame, *, today: dt.date,
     by_row: dict[int, list[Problem]] = {}
     for p in problems:
         by_row.setdefault(p.row, []).append(p)
-    check_col = pd.Series([check_text(by_row.get(r, [])) for r in raw.index], index=raw.index, dtype=object)
-    has_error = pd.Series([any(p.severity == "error" for p in by_row.get(r, [])) for r in raw.index],
-                          index=raw.index)
+    # lines without problems read OK; only the rows with problems are written out one by one
+    texts = {r: check_text(ps) for r, ps in by_row.items()}
+    check_col = pd.Series(raw.index.map(texts), index=raw.index, dtype=object).fillna(check_text([]))
+    errors = {r for r, ps in by_row.items() if any(p.severity == "error" for p in ps)}
+    has_error = pd.Series(raw.index.isin(list(errors)), index=raw.index, dtype=bool)
     status = lines.norm["status"].copy()
-    recompute = status.map(lambda s: (s or "") in VALIDATION_STATUSES)
+    recompute = status.isin(VALIDATION_STATUSES) | (status.isna() & ("" in VALIDATION_STATUSES))
     pay = lines.parsed["payment_status"]
     new = pd.Series(S_AWAIT_ALLOC, index=raw.index, dtype=object)
     new = new.where(~pay.map(lambda v: v == "未付款"), S_AWAIT_PAYMENT)
