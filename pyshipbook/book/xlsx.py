@@ -110,6 +110,8 @@ def _freeze(wb: Workbook) -> bool:
     if sum(len(ws._cells) for ws in wb.worksheets) < FREEZE_MIN_CELLS:
         return False
     with _frozen_lock:
+        if _frozen == 0 and gc.get_freeze_count():
+            return False  # the host process froze objects itself: unfreezing later would undo its freeze
         gc.freeze()
         _frozen += 1
     return True

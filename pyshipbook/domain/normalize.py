@@ -576,7 +576,9 @@ def _factorize(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
 
     pandas hashes in C but takes 1, 1.0 and True (or None and NaN) for one value;
     the parsers treat them differently, so any column that is not pure text is
-    split again by type. Missing values get codes like any other value.
+    split again by type. Missing values get codes like any other value. Text is
+    text: a str subclass (numpy.str_) shares its code with the equal str, as every
+    parser here reads them alike (isinstance(v, str)).
     """
     codes, uniques = pd.factorize(arr)  # missing -> -1
     missing = codes < 0
@@ -642,7 +644,8 @@ class Distinct:
         s = _as_series(column)
         arr = s.to_numpy(dtype=object)
         try:
-            codes, values = _factorize(arr)
+            with np.errstate(all="ignore"):  # comparing a float32 cell with a huge float may overflow a cast
+                codes, values = _factorize(arr)
         except Exception:  # noqa: BLE001 -- unhashable or uncomparable cells
             codes, values = _factorize_slowly(arr)
         return cls(s.index, s.name, codes, values)

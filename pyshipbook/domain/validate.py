@@ -98,20 +98,15 @@ def _blank(series: pd.Series) -> pd.Series:
 
 
 # -- normalising -------------------------------------------------------------
-def _na(v) -> bool:
-    return bool(pd.api.types.is_scalar(v) and pd.isna(v))
-
-
 def _parse(lines: Lines, key: str, fn: Callable, shown: Callable = lambda v: v) -> pd.Series:
     """fn over a raw column once per distinct cell; the normalised column shows the parsed
-    value, or the cell as it was where fn says INVALID (kept for the user to fix)."""
-    cells = lines.raw_distinct(key)
-    parsed = cells.map(fn)
+    value, or the line's own cell as it was where fn says INVALID (kept for the user to fix)."""
+    parsed = lines.raw_distinct(key).map(fn)
     lines.distinct[key] = parsed
     lines.parsed[key] = parsed.series()
-    return nz.Distinct(cells.index, key, cells.codes,
-                       [(None if _na(c) else c) if r is INVALID else shown(r)
-                        for c, r in zip(cells.values, parsed.values)]).series()
+    invalid = parsed.flags(lambda r: r is INVALID)
+    values = parsed.map(lambda r: None if r is INVALID else shown(r)).series()
+    return values.where(~invalid, lines.raw[key]).pipe(_objects) if invalid.any() else values
 
 
 def normalise(raw: pd.DataFrame, stock: pd.DataFrame, *, ref_year: int | None,
@@ -336,7 +331,7 @@ def check_formula_text(lines: Lines) -> list[Problem]:
     out = []
     for key in FORMULA_CHECKED:
         # raw: cleaning strips the leading tab/CR forms
-        looks = lines.raw_distinct(key).flags(lambda v: type(v) is str and nz.is_formula_like(v))
+        looks = lines.raw_distinct(key).flags(nz.is_formula_like)  # any text (str subclasses too)
         rows = set(lines.raw.index[looks]) | lines.formula_cells.get(key, set())
         out += [Problem(r, "cell.formula", HEADER[key], key) for r in sorted(rows)]
     return out

@@ -146,3 +146,16 @@ def test_a_closed_big_book_is_freed_before_the_next_one_is_frozen(book_with, mon
     open_once()
     assert first() is None  # not parked again with the second book (memory would grow book by book)
     assert gc.get_freeze_count() == 0
+
+
+def test_a_freeze_made_by_the_host_process_is_left_as_it_was(book_with, monkeypatch):
+    monkeypatch.setattr(xlsx, "FREEZE_MIN_CELLS", 0)
+    path = book_with([good_line()])
+    gc.freeze()  # the host parks its own objects
+    try:
+        parked = gc.get_freeze_count()
+        with open_book(path, write=False) as book:
+            book.read_table(ORDERS)
+        assert gc.get_freeze_count() == parked and gc.isenabled()
+    finally:
+        gc.unfreeze()

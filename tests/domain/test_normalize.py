@@ -701,3 +701,9 @@ def test_column_helpers_equal_the_scalar_function_on_every_cell(values):
     phones = normalize_phones(s, pd.Series(flags, dtype=bool))
     assert [(a, b) for a, b in zip(phones["value"], phones["ok"])] == \
         [normalize_phone(v, cross_border=f) for v, f in zip(values, flags)]
+
+
+def test_a_numpy_string_is_text_like_any_other():
+    d = nz.Distinct.of(pd.Series(["=1+1", np.str_("=1+1"), np.str_("x")], dtype=object))
+    assert d.flags(is_formula_like).tolist() == [True, True, False]
+    assert clean_texts(pd.Series([np.str_(" ａ "), " ａ "], dtype=object)).tolist() == ["a", "a"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -62,3 +64,21 @@ def test_problems_point_at_real_rows_with_known_codes(rows):
         assert p.row in raw.index
         assert p.code in CODES
         assert f"[{p.code}]" in v.check[p.row]
+
+
+def test_an_unreadable_cell_is_kept_as_each_line_wrote_it():
+    raw = pd.DataFrame([{"ordered_at": -0.0}, {"ordered_at": 0.0}, {"ordered_at": Decimal("2.00")},
+                        {"ordered_at": Decimal("2")}, {"qty": (1,)}, {"qty": (1.0,)}], dtype=object)
+    raw = raw.reindex(columns=ORDERS.keys)
+    raw.index = pd.Index(range(2, 8))
+    norm = validate_lines(raw, STOCK, today=dt.date(2026, 11, 26)).lines.norm
+    shown = norm["ordered_at"].tolist()[:4]
+    assert [(type(v), str(v)) for v in shown] == [(float, "-0.0"), (float, "0.0"), (Decimal, "2.00"), (Decimal, "2")]
+    assert [type(v[0]) for v in norm["qty"].tolist()[4:]] == [int, float]
+
+
+def test_formula_text_is_found_in_numpy_strings_too():
+    raw = pd.DataFrame([{"sku": np.str_("=1+1")}, {"sku": "=1+1"}], dtype=object).reindex(columns=ORDERS.keys)
+    raw.index = pd.Index([2, 3])
+    v = validate_lines(raw, STOCK, today=dt.date(2026, 11, 26))
+    assert sorted(p.row for p in v.problems if p.code == "cell.formula") == [2, 3]
