@@ -35,6 +35,7 @@ __all__ = [
     "clean_texts",
     "excel_serial_to_datetime",
     "is_formula_like",
+    "is_number",
     "normalize_phone",
     "normalize_phones",
     "parse_datetime",
@@ -622,7 +623,8 @@ def _factorize_slowly(arr: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     return codes, values
 
 
-def _is_number(v: Any) -> bool:
+def is_number(v: Any) -> bool:
+    """A parsed number: int or float, never bool (INVALID and None are neither)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -683,7 +685,7 @@ class Distinct:
 
     def floats(self) -> np.ndarray:
         """Numbers as floats; None, INVALID, text and bool as NaN."""
-        return self._table(float, [float(v) if _is_number(v) else np.nan for v in self.values]).take(self.codes)
+        return self._table(float, [float(v) if is_number(v) else np.nan for v in self.values]).take(self.codes)
 
 
 def map_distinct(values: Any, fn: Callable[[Any], Any]) -> pd.Series:

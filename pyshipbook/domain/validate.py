@@ -191,7 +191,7 @@ def _fill_from_stock(lines: Lines) -> None:
 
 def _amount(q, p):
     # only from a valid qty and price: an invalid one is already reported, not compounded
-    return round(q * p, 2) if _num(q) and q > 0 and _num(p) and p >= 0 else None
+    return round(q * p, 2) if nz.is_number(q) and q > 0 and nz.is_number(p) and p >= 0 else None
 
 
 def _fill_amount(lines: Lines) -> None:
@@ -204,10 +204,6 @@ def _fill_amount(lines: Lines) -> None:
         fill |= pd.Series(lines.norm.index.isin(list(formula_rows)), index=lines.norm.index) & \
             _blank(lines.norm["amount"])
     lines.norm["amount"] = lines.norm["amount"].where(~fill, computed).pipe(_objects)
-
-
-def _num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v is not INVALID
 
 
 # -- checks --------------------------------------------------------------------
@@ -264,7 +260,7 @@ def check_qty(lines: Lines) -> list[Problem]:
 
 
 def check_price(lines: Lines) -> list[Problem]:
-    bad = lines.distinct["unit_price"].flags(lambda v: not (_num(v) and v >= 0))
+    bad = lines.distinct["unit_price"].flags(lambda v: not (nz.is_number(v) and v >= 0))
     return [Problem(int(r), "price.invalid") for r in lines.norm.index[bad]]
 
 
@@ -414,7 +410,7 @@ def stock_index(stock: pd.DataFrame) -> pd.DataFrame:
     """库存 rows keyed by cleaned SKU, with name and numeric list price (first row wins)."""
     sku = nz.clean_texts(stock["sku"]).tolist()
     names = stock["name"].map(_strip).tolist()
-    prices = [v if _num(v) else None for v in nz.parse_numbers(stock["list_price"]).tolist()]
+    prices = [v if nz.is_number(v) else None for v in nz.parse_numbers(stock["list_price"]).tolist()]
     out = pd.DataFrame({"name": names, "list_price": prices}, index=pd.Index(sku, dtype=object), dtype=object)
     out = out[[s is not None for s in sku]]
     return out[~out.index.duplicated()]
