@@ -31,14 +31,9 @@ SHARE = 0.85   # of each SKU's demand on hand
 
 
 def source_for(n: int) -> Path:
-    from pyshipbook.sample import make_book
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"orders-{n}.xlsx"
-    if not path.exists():
-        t = time.perf_counter()
-        make_book(path, n_lines=n, seed=n)
-        print(f"  generated {path.name} in {time.perf_counter() - t:.1f}s", flush=True)
-    return path
+    """The same orders-N book bench_validate.py generates (and caches) for N lines."""
+    from bench_validate import book_for  # bench/ is on sys.path when this runs as a script
+    return book_for(n)
 
 
 def prepared_for(n: int, ctx) -> Path:

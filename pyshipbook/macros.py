@@ -318,17 +318,16 @@ def delivered_orders(live, ui, button: Button) -> list[str] | None:
     return selected_orders(live, ui) or None
 
 
+ONE_SLIP = ButtonInput("slip_no", one_selected_slip, "在「出库单」表中选中的一张出库单 (只能选一行)",
+                       "the one slip selected on 出库单 (a single row)")  # 签字, 打印, 重开出库单
 INPUTS: dict[str, tuple[ButtonInput, ...]] = {
     "sbImport": (ButtonInput("file_path", ask_import_file, "在打开对话框中选择店铺导出文件",
                              "the shop's export, chosen in Excel's Open dialog"),),
-    "sbSign": (ButtonInput("slip_no", one_selected_slip, "在「出库单」表中选中的一张出库单 (只能选一行)",
-                           "the one slip selected on 出库单 (a single row)"),
+    "sbSign": (ONE_SLIP,
                ButtonInput("role", signing_role, "签字角色: 配置中的角色, 或设置中指定的角色, 否则询问",
                            "the role: the configured one, the one 设置 names the user for, else asked")),
-    "sbPrint": (ButtonInput("slip_no", one_selected_slip, "在「出库单」表中选中的一张出库单 (只能选一行)",
-                            "the one slip selected on 出库单 (a single row)"),),
-    "sbReissue": (ButtonInput("slip_no", one_selected_slip, "在「出库单」表中选中的一张出库单 (只能选一行)",
-                              "the one slip selected on 出库单 (a single row)"),),
+    "sbPrint": (ONE_SLIP,),
+    "sbReissue": (ONE_SLIP,),
     "sbWaybills": (ButtonInput("out", book_folder_input, "快递批量下单文件 运单-快递-时间.xlsx 写在工作簿旁 "
                                "(快递公司: 设置 默认快递)", "the courier's upload file, written beside the workbook "
                                "(courier: 设置 默认快递)"),),

@@ -58,6 +58,15 @@ class RawTable:
     delimiter: str | None = None
     sheets: list[str] = field(default_factory=list)
 
+    def columns(self, key_of: KeyOf) -> dict[str, int]:
+        """Key -> position of the first column whose header maps to it."""
+        cols: dict[str, int] = {}
+        for i, h in enumerate(self.headers):
+            k = key_of(h)
+            if k and k not in cols:
+                cols[k] = i
+        return cols
+
 
 def _refuse(zh: str, en: str) -> ShipbookError:
     return ShipbookError(zh, en)

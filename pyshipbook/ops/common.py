@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -57,3 +58,13 @@ def log_operation(book: Book, ctx: Context, result: Result, arguments: str = "")
                        columns=["time", "user", "operation", "arguments", "rows", "result", "message"],
                        dtype=object)
     book.append_rows(LOG, row)
+
+
+def file_text(file_info: dict) -> tuple[str, str]:
+    """The summary's words on a file written for upload (exports.write_rows' answer)."""
+    name = Path(file_info["file"]).name
+    zh, en = f"; 文件 {name}", f"; file {name}"
+    if file_info["replaced_chars"]:
+        zh += f" ({file_info['replaced_chars']} 个 GBK 无法表示的字符已替换为 ?)"
+        en += f" ({file_info['replaced_chars']} characters GBK cannot hold replaced by ?)"
+    return zh, en

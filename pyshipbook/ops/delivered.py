@@ -88,11 +88,7 @@ def read_records(path, carriers, sheet=None) -> tuple[pd.DataFrame, dict]:
         return table.get(normalise_header(header)) or base(header)
 
     src = sources.read_source(path, key_of, sheet=sheet)
-    cols: dict[str, int] = {}
-    for i, h in enumerate(src.headers):
-        k = key_of(h)
-        if k and k not in cols:
-            cols[k] = i
+    cols = src.columns(key_of)
     if "delivered_at" not in cols or not ({"order_id", "tracking_no"} & set(cols)):
         raise ShipbookError(f"{Path(path).name} 须有 运单号/快递单号 (或订单号) 和 签收时间 两列",
                             f"{Path(path).name} needs a tracking-number (or order id) column and 签收时间")

@@ -29,7 +29,7 @@ from ..book.schema import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, EXPORTED_EVENT, ORD
 from ..domain.carriers import batch_ship_rows, carrier_code, detect_carrier, split_tracking_numbers
 from ..domain.tracking import CODES as TRACKING_CODES
 from ..errors import ShipbookError
-from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
+from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, file_text, log_operation
 from .sign import problem, text
 
 COMMAND = "export-shipped"
@@ -150,11 +150,8 @@ def run(book: Book, ctx: Context, platform: str = DEFAULT_PLATFORM, out: str | P
     zh = f"导出批量发货 ({plat.name}): {len(rows)} 行, {n_orders} 单"
     en = f"batch-ship file ({key}): {len(rows)} rows, {n_orders} orders"
     if file_info:
-        zh += f"; 文件 {Path(file_info['file']).name}"
-        en += f"; file {Path(file_info['file']).name}"
-        if file_info["replaced_chars"]:
-            zh += f" ({file_info['replaced_chars']} 个 GBK 无法表示的字符已替换为 ?)"
-            en += f" ({file_info['replaced_chars']} characters GBK cannot hold replaced by ?)"
+        fz, fe = file_text(file_info)
+        zh, en = zh + fz, en + fe
     else:
         zh += "; 没有新的已发货包裹, 未写文件"
         en += "; no new shipped parcels, no file written"

@@ -75,11 +75,7 @@ def read_records(path: str | Path, carriers, sheet: str | None = None) -> tuple[
     from ..domain.carriers import tracking_import_key_of
     key_of = tracking_import_key_of(carriers)
     src = sources.read_source(path, key_of, sheet=sheet)
-    cols: dict[str, int] = {}
-    for i, h in enumerate(src.headers):
-        k = key_of(h)
-        if k and k not in cols:
-            cols[k] = i
+    cols = src.columns(key_of)
     missing = [k for k in ("order_id", "tracking_no") if k not in cols]
     if missing:
         names = {"order_id": "订单号/用户订单号", "tracking_no": "运单号/快递单号"}

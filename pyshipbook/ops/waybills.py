@@ -64,7 +64,7 @@ from ..domain.carriers import carrier_code, split_tracking_numbers
 from ..domain.slips import FINGERPRINT_FIELDS, fingerprint
 from ..domain.waybills import WaybillLayout, existing_verdict, render, waybill_records
 from ..errors import ShipbookError
-from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
+from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, file_text, log_operation
 from .sign import SlipBook, problem, text, void_changed_slips, voided_text
 
 COMMAND = "waybills"
@@ -470,11 +470,8 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
         zh += f"; {len(warnings)} 个警告"
         en += f"; {len(warnings)} warnings"
     if file_info:
-        zh += f"; 文件 {Path(file_info['file']).name}"
-        en += f"; file {Path(file_info['file']).name}"
-        if file_info["replaced_chars"]:
-            zh += f" ({file_info['replaced_chars']} 个 GBK 无法表示的字符已替换为 ?)"
-            en += f" ({file_info['replaced_chars']} characters GBK cannot hold replaced by ?)"
+        fz, fe = file_text(file_info)
+        zh, en = zh + fz, en + fe
     elif out:
         zh += "; 没有新运单, 未写文件"
         en += "; no new waybills, no file written"
