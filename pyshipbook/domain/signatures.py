@@ -49,7 +49,7 @@ _ROLE_ALIASES = {"finance": "finance", "财务总监": "finance", "财务": "fin
                  "logistics": "logistics", "物流总监": "logistics", "物流": "logistics"}
 _TRUE = frozenset({VALID, "是", "y", "yes", "true", "1", "✓", "√"})
 
-# -- codes (to be merged into domain/problems.py by the lead) -----------------------------------------
+# -- codes (beside their rules; problems.all_codes() and docs/WORKBOOK.md list them) ------------------
 CODES: dict[str, Code] = {c.code: c for c in (
     Code("sign.unknown_slip", "error", "出库单不存在", "no such outbound slip", "slip_no"),
     Code("sign.bad_role", "error", "签字角色只能是 财务总监 或 物流总监",

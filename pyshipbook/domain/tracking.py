@@ -51,7 +51,7 @@ from .carriers import (CarrierBook, carrier_code, check_tracking_number, detect_
 from .normalize import INVALID
 from .problems import Code
 
-# -- codes (to be merged into domain/problems.py by the lead) -----------------------------------------
+# -- codes (beside their rules; problems.all_codes() and docs/WORKBOOK.md list them) ------------------
 CODES: dict[str, Code] = {c.code: c for c in (
     Code("tracking.missing", "error", "缺少快递单号", "no tracking number", "tracking_no"),
     Code("tracking.unreadable", "error",

@@ -57,7 +57,7 @@ RECORD_FIELDS = (
 COD = "货到付款"
 GOODS_SEP = ", "
 
-# -- codes (to be merged into domain/problems.py by the lead) -----------------------------------------
+# -- codes (beside their rules; problems.all_codes() and docs/WORKBOOK.md list them) ------------------
 CODES: dict[str, Code] = {c.code: c for c in (
     Code("waybill.weight_missing", "warning", "商品缺少单件重量, 运单重量留空",
          "a SKU has no 单件重量kg in 库存; the waybill weight is left blank", "sku"),

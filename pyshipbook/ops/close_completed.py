@@ -24,7 +24,7 @@ BUTTON = "close_completed"
 HELP = "完成订单 / lines signed for N days ago (设置 签收后完成天数, 7) without after-sales become 已完成"
 DEFAULT_DAYS = 7
 
-# -- codes (move to domain/problems.py and the contract) -------------------------------------------------
+# -- codes (the table lives in domain/shipping_codes.py; problems.all_codes() and the contract list it) --
 from ..domain.shipping_codes import COMPLETE_CODES as CODES  # noqa: E402
 
 

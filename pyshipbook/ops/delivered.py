@@ -38,7 +38,7 @@ HELP = "签收 / mark shipped orders delivered (已签收, 签收时间) from a 
 DELIVERED_AT_HEADERS = ("签收时间", "签收日期", "妥投时间", "签收时刻", "派送成功时间", "delivered_at")
 MAX_NAMED = 5
 
-# -- codes (move to domain/problems.py and the contract) -------------------------------------------------
+# -- codes (the table lives in domain/shipping_codes.py; problems.all_codes() and the contract list it) --
 from ..domain.shipping_codes import DELIVERED_CODES as CODES  # noqa: E402
 
 

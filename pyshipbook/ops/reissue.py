@@ -34,7 +34,7 @@ from .sign import problem, text, void_changed_slips, voided_text
 
 OPERATION = "reissue"
 
-# -- codes (move to domain/problems.py and the contract) -------------------------------------------------
+# -- codes (the table lives in domain/shipping_codes.py; problems.all_codes() and the contract list it) --
 from ..domain.shipping_codes import REISSUE_CODES as CODES  # noqa: E402
 
 

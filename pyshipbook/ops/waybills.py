@@ -72,7 +72,7 @@ BUTTON = "waybills"
 HELP = "生成运单 / waybill rows in the courier's batch-order format for orders whose slip both directors signed"
 MAX_NAMED = 5
 
-# -- codes (move to domain/problems.py and the contract) -------------------------------------------------
+# -- codes (the table lives in domain/shipping_codes.py; problems.all_codes() and the contract list it) --
 from ..domain.shipping_codes import WAYBILL_OP_CODES as CODES  # noqa: E402
 
 
