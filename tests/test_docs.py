@@ -9,7 +9,7 @@ import pytest
 
 from pyshipbook.buttons import BUTTONS
 from pyshipbook.cli import build_parser, command_modules
-from pyshipbook.domain.problems import all_codes
+from pyshipbook.domain.catalogue import all_codes
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -9,6 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# The lifecycle words live in the domain (domain/lifecycle.py); they are re-exported here under
+# their old names so the workbook layer and older callers keep importing them from schema.
+from ..domain.cells import normalise_header
+from ..domain.lifecycle import (CARRIER_CODES, CHANNELS, EVENT_DELIVERED, EVENT_EXTRA_PARCEL,  # noqa: F401
+                                EVENT_SHIPPED, EXPORTED_EVENT, HOLDING_STATUSES, PAYMENT_STATUSES,  # noqa: F401
+                                REPLENISH_KIND, S_AFTER_SALES, S_ALLOCATED, S_AWAIT_ALLOC,  # noqa: F401
+                                S_AWAIT_PAYMENT, S_AWAIT_SHIP, S_CANCELLED, S_CHECK_FAILED,  # noqa: F401
+                                S_COMPLETED, S_DELIVERED, S_ON_SLIP, S_PENDING_CHECK, S_SHIPPED,  # noqa: F401
+                                S_SHORT, SHIPPED_ONWARD, SHORT_KIND, SIGNATURE_VALID, SIGNATURE_VOID,  # noqa: F401
+                                SLIP_AWAIT_SIGNATURE, SLIP_PREFIX, SLIP_SIGNED, STATUSES,  # noqa: F401
+                                VALIDATION_STATUSES)  # noqa: F401
+
 Kind = Literal["text", "datetime", "integer", "money", "number"]
 
 
@@ -227,40 +239,8 @@ SETTINGS_ROWS: tuple[Setting, ...] = (
 SETTING_BY_ITEM = {s.item: s for s in SETTINGS_ROWS}
 SETTING_BY_KEY = {s.key: s for s in SETTINGS_ROWS}
 
-# Dropdown choices (data validations on 订单).
-CHANNELS = ("微信", "小程序", "电话", "邮件", "经销商", "跨境")
-PAYMENT_STATUSES = ("未付款", "已付款", "货到付款")
-CARRIERS = ("SF", "ZTO", "YTO", "YUNDA", "STO", "JD", "EMS", "JT", "DBL")
-
-# Order-line lifecycle (状态).
-S_PENDING_CHECK = "待校验"
-S_CHECK_FAILED = "校验失败"
-S_AWAIT_PAYMENT = "待付款"
-S_AWAIT_ALLOC = "待配货"
-S_SHORT = "缺货"
-S_ALLOCATED = "已配货"
-S_ON_SLIP = "已开单"
-S_AWAIT_SHIP = "待发货"
-S_SHIPPED = "已发货"
-S_DELIVERED = "已签收"
-S_COMPLETED = "已完成"
-S_CANCELLED = "已取消"
-S_AFTER_SALES = "售后"
-STATUSES = (S_PENDING_CHECK, S_CHECK_FAILED, S_AWAIT_PAYMENT, S_AWAIT_ALLOC, S_SHORT, S_ALLOCATED,
-            S_ON_SLIP, S_AWAIT_SHIP, S_SHIPPED, S_DELIVERED, S_COMPLETED, S_CANCELLED, S_AFTER_SALES)
-# Lines that hold stock: allocated and not yet shipped (the stock ledger counts only these).
-HOLDING_STATUSES = frozenset({S_ALLOCATED, S_ON_SLIP, S_AWAIT_SHIP})
-# Statuses that validate may (re)compute: nothing has been reserved or shipped yet.
-VALIDATION_STATUSES = frozenset({"", S_PENDING_CHECK, S_CHECK_FAILED, S_AWAIT_PAYMENT, S_AWAIT_ALLOC})
-# Lines past shipping (a tracking number was logged): a slip all of whose lines are here is done.
-SHIPPED_ONWARD = frozenset({S_SHIPPED, S_DELIVERED, S_COMPLETED, S_AFTER_SALES})
-
-
-def normalise_header(text: object) -> str:
-    """How a header cell is compared: spaces (also full-width) removed, case folded."""
-    if text is None:
-        return ""
-    return "".join(str(text).split()).replace("\u3000", "").casefold()
+# Dropdown choices (data validations on 订单): the business's words, from the domain.
+CARRIERS = CARRIER_CODES
 
 
 def header_lookup(sheet: Sheet, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -276,19 +256,5 @@ def header_lookup(sheet: Sheet, extra: dict[str, str] | None = None) -> dict[str
     return out
 
 
-# 出库单 (slips): states, the print sheet, the number format.
-SLIP_AWAIT_SIGNATURE = "待签字"
-SLIP_SIGNED = "已签字"              # both roles signed the current content
-SLIP_PREFIX = "CK"                 # CKyyyymmdd-NNN
-SLIP_PRINT_SHEET = "出库单打印"     # one slip at a time, rebuilt by 打印 (not a contract table: free layout)
-# 缺货 类型
-SHORT_KIND = "缺货"                # short orders wait on this SKU
-REPLENISH_KIND = "补货"            # 可用 fell below 安全库存
-# 签字记录 有效 column
-SIGNATURE_VALID = "有效"
-SIGNATURE_VOID = "失效"
-# 物流跟踪 事件 (event) values
-EVENT_SHIPPED = "已发货"            # the first parcel of an order, logged by 登记快递单号
-EVENT_EXTRA_PARCEL = "追加包裹"     # a further parcel of the same order
-EVENT_DELIVERED = "已签收"          # a parcel signed for (签收)
-EXPORTED_EVENT = "已导出批量发货"   # "已导出批量发货 PLATFORM": the parcel went into that platform's batch-ship file
+# 出库单打印: one slip at a time, rebuilt by 打印 (not a contract table: free layout)
+SLIP_PRINT_SHEET = "出库单打印"

@@ -38,71 +38,37 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..book.schema import (HOLDING_STATUSES, REPLENISH_KIND, S_ALLOCATED, S_AWAIT_ALLOC, S_AWAIT_PAYMENT,
-                           S_AWAIT_SHIP, S_CANCELLED, S_CHECK_FAILED, S_ON_SLIP, S_PENDING_CHECK, S_SHORT,
-                           SHORT_KIND)
 from . import normalize as nz
+from .codes import Code, Problem, register
+from .lifecycle import COD, HOLDING_STATUSES, ON_SLIP_STATUSES, OPEN_STATUSES, WAITING_STATUSES  # noqa: F401
+from .lifecycle import (PAID_OR_COD, PAYMENT_SYNONYMS, REPLENISH_KIND, S_ALLOCATED, S_AWAIT_ALLOC, S_AWAIT_PAYMENT,
+                        S_CANCELLED, S_SHORT, SHORT_KIND)
 from .problems import CODES
-from .validate import PAYMENT_SYNONYMS
 
-ON_SLIP_STATUSES = frozenset({S_ON_SLIP, S_AWAIT_SHIP})
-OPEN_STATUSES = frozenset({S_AWAIT_ALLOC, S_SHORT})            # allocate (re)tries these
-WAITING_STATUSES = frozenset({"", S_PENDING_CHECK, S_CHECK_FAILED, S_AWAIT_PAYMENT})  # not ready yet
-PAID = frozenset({"已付款", "货到付款"})
-COD = "货到付款"
+PAID = PAID_OR_COD   # may be allocated: paid, or cash on delivery
 
 
 # -- issues: what allocate / slips report (in --json, never written to 校验结果) --------------------
-@dataclass(frozen=True)
-class IssueCode:
-    code: str
-    severity: str  # "error" | "warning"
-    zh: str
-    en: str
-
-
-ISSUE_CODES: dict[str, IssueCode] = {c.code: c for c in (
-    IssueCode("alloc.slip_changed", "error", "订单已开出库单, 之后又被修改 (数量/商品/新增行); 库存未改动, 需重开该出库单 "
-              "(重开出库单 按钮 / shipbook slips --reissue)",
-              "the order is on a slip and changed since (qty, SKU or lines); its stock is kept as it was: "
-              "re-issue the slip (button 重开出库单 / shipbook slips --reissue)"),
-    IssueCode("alloc.cancelled_on_slip", "warning",
-              "已取消的行在出库单上; 库存已释放, 需重开该出库单 (重开出库单 按钮 / shipbook slips --reissue)",
-              "a cancelled line was on a slip; its stock was released: re-issue the slip "
-              "(button 重开出库单 / shipbook slips --reissue)"),
-    IssueCode("alloc.released", "warning", "订单配货后被修改, 已释放库存并重新检查",
-              "the order changed after allocation; its stock was released and it was checked again"),
-    IssueCode("alloc.order_waiting", "warning", "订单中有未校验或未付款的行, 整单等待",
-              "the order has lines not yet validated or paid; it waits whole"),
-    IssueCode("alloc.line_invalid", "error", "此行无法配货 (请重新校验)", "this line cannot be allocated (validate again)"),
-    IssueCode("stock.on_hand_invalid", "error", "库存数量无法识别, 按 0 计", "库存数量 cannot be read; counted as 0"),
-    IssueCode("stock.duplicate_sku", "warning", "商品编码在库存表中重复, 以第一行为准",
-              "the SKU appears twice in 库存; the first row is used"),
-    IssueCode("slip.order_changed", "error", "订单配货后被修改或未整单配货, 请先检查库存",
-              "the order changed after allocation or is not allocated whole: run 检查库存 first"),
-)}
-
-
-@dataclass(frozen=True)
-class Issue:
-    row: int | None
-    order_id: str | None
-    code: str
-    detail: str = ""
-
-    @property
-    def severity(self) -> str:
-        return ISSUE_CODES[self.code].severity
-
-    @property
-    def message(self) -> str:
-        c = ISSUE_CODES[self.code]
-        text = f"{c.zh} / {c.en}"
-        return f"{text}: {self.detail}" if self.detail else text
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "order_id": self.order_id, "code": self.code, "severity": self.severity,
-                "message": self.message}
+ISSUE_CODES: dict[str, Code] = register(
+    Code("alloc.slip_changed", "error", "订单已开出库单, 之后又被修改 (数量/商品/新增行); 库存未改动, 需重开该出库单 "
+         "(重开出库单 按钮 / shipbook slips --reissue)",
+         "the order is on a slip and changed since (qty, SKU or lines); its stock is kept as it was: "
+         "re-issue the slip (button 重开出库单 / shipbook slips --reissue)"),
+    Code("alloc.cancelled_on_slip", "warning",
+         "已取消的行在出库单上; 库存已释放, 需重开该出库单 (重开出库单 按钮 / shipbook slips --reissue)",
+         "a cancelled line was on a slip; its stock was released: re-issue the slip "
+         "(button 重开出库单 / shipbook slips --reissue)"),
+    Code("alloc.released", "warning", "订单配货后被修改, 已释放库存并重新检查",
+         "the order changed after allocation; its stock was released and it was checked again"),
+    Code("alloc.order_waiting", "warning", "订单中有未校验或未付款的行, 整单等待",
+         "the order has lines not yet validated or paid; it waits whole"),
+    Code("alloc.line_invalid", "error", "此行无法配货 (请重新校验)", "this line cannot be allocated (validate again)"),
+    Code("stock.on_hand_invalid", "error", "库存数量无法识别, 按 0 计", "库存数量 cannot be read; counted as 0"),
+    Code("stock.duplicate_sku", "warning", "商品编码在库存表中重复, 以第一行为准",
+         "the SKU appears twice in 库存; the first row is used"),
+    Code("slip.order_changed", "error", "订单配货后被修改或未整单配货, 请先检查库存",
+         "the order changed after allocation or is not allocated whole: run 检查库存 first"),
+)
 
 
 # -- reading the frames ----------------------------------------------------------------------------
@@ -154,9 +120,9 @@ def order_lines(raw: pd.DataFrame, *, ref_year: int | None = None) -> pd.DataFra
     return out
 
 
-def stock_table(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Issue]]:
+def stock_table(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     """库存 keyed by cleaned SKU (first row wins): row, on_hand, safety_stock, name, spec, location."""
-    issues: list[Issue] = []
+    issues: list[Problem] = []
     sku = _objects(nz.clean_texts(raw["sku"]))
     parsed = nz.parse_ints(raw["on_hand"])
     bad = parsed.map(lambda v: v is nz.INVALID or isinstance(v, float))
@@ -169,11 +135,12 @@ def stock_table(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Issue]]:
                           "location": _objects(nz.clean_texts(raw["location"])).to_numpy()},
                          index=pd.Index(sku.to_numpy(), dtype=object, name="sku"))
     for r in raw.index[(bad & sku.notna()).to_numpy()]:
-        issues.append(Issue(int(r), None, "stock.on_hand_invalid", f"{sku[r]}: {raw.at[r, 'on_hand']!s:.20}"))
+        issues.append(Problem("stock.on_hand_invalid", int(r), None,
+                              f"{sku[r]}: {raw.at[r, 'on_hand']!s:.20}"))
     frame = frame[sku.notna().to_numpy()]
     dup = frame.index.duplicated()
     for r, s in zip(frame["row"][dup], frame.index[dup]):
-        issues.append(Issue(int(r), None, "stock.duplicate_sku", str(s)))
+        issues.append(Problem("stock.duplicate_sku", int(r), None, str(s)))
     return frame[~dup], issues
 
 
@@ -237,7 +204,7 @@ class Allocation:
     short_orders: list[str] = field(default_factory=list)       # candidates that could not be served
     released_orders: list[str] = field(default_factory=list)
     kept_orders: int = 0
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Problem] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -297,7 +264,7 @@ def allocate(lines: pd.DataFrame, stock: pd.DataFrame) -> Allocation:
     alloc_sku = lines["alloc_sku"].copy()
     alloc_qty = lines["alloc_qty"].copy()
 
-    issues: list[Issue] = []
+    issues: list[Problem] = []
     oid = lines["order_id"]
 
     # orders on a slip: nothing moves, changes are reported
@@ -310,24 +277,24 @@ def allocate(lines: pd.DataFrame, stock: pd.DataFrame) -> Allocation:
             what = "新增行" if open_[r] else f"数量/商品 {lines.at[r, 'alloc_sku']}×{lines.at[r, 'alloc_qty']} → " \
                                             f"{lines.at[r, 'sku']}×{lines.at[r, 'qty']}"
             slip = slip_of.get(key[r], "")
-            issues.append(Issue(int(r), oid[r], "alloc.slip_changed", f"{slip} {what}".strip()))
+            issues.append(Problem("alloc.slip_changed", int(r), oid[r], f"{slip} {what}".strip()))
 
     cancelled = st == S_CANCELLED
     for r in lines.index[(cancelled & lines["alloc_qty"].notna() & lines["slip_no"].notna()).to_numpy()]:
-        issues.append(Issue(int(r), oid[r], "alloc.cancelled_on_slip", str(lines.at[r, "slip_no"])))
+        issues.append(Problem("alloc.cancelled_on_slip", int(r), oid[r], str(lines.at[r, "slip_no"])))
 
     released_keys = _first_rows(key, release & allocated_line)
     for k, r in released_keys.items():
-        issues.append(Issue(int(r), oid[r], "alloc.released"))
+        issues.append(Problem("alloc.released", int(r), oid[r]))
     waiting_firsts = _first_rows(key, wait_order & pool)
     if len(waiting_firsts):
         in_waiting = (wait_order & waiting).to_numpy()
         states_of = pd.Series(st[in_waiting].map(lambda s: s or "空").to_numpy(), index=key[in_waiting].to_numpy())
         states_of = states_of.groupby(level=0).agg(lambda v: "、".join(sorted(set(v))))
         for k, r in waiting_firsts.items():
-            issues.append(Issue(int(r), oid[r], "alloc.order_waiting", states_of.get(k, "")))
+            issues.append(Problem("alloc.order_waiting", int(r), oid[r], states_of.get(k, "")))
     for r in lines.index[(bad_order & invalid).to_numpy()]:
-        issues.append(Issue(int(r), oid[r], "alloc.line_invalid", reasons[r]))
+        issues.append(Problem("alloc.line_invalid", int(r), oid[r], reasons[r]))
 
     # the ledger: kept and frozen orders keep what they hold; everything else in play is cleared
     in_play = st.isin(OPEN_STATUSES | WAITING_STATUSES) | cancelled | (allocated_line & ~keep & ~frozen)

@@ -29,9 +29,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from ..book.schema import normalise_header
 from . import normalize as nz
+from .cells import normalise_header
+from .codes import Problem
 from .normalize import INVALID
+from .shipping_codes import TRACKING_CODES  # noqa: F401 (the codes TrackingCheck reports: registered)
 
 __all__ = [
     "Carrier", "CarrierBook", "Platform", "PlatformColumn", "TrackingCheck",
@@ -265,10 +267,7 @@ class TrackingCheck:
     def message(self) -> str:
         if self.ok:
             return "OK"
-        from .tracking import CODES    # the code table lives with the tracking rules
-        c = CODES[self.code]
-        text = f"{c.zh} / {c.en}"
-        return f"{text}: {self.detail}" if self.detail else text
+        return Problem(self.code, detail=self.detail).message
 
 
 def check_tracking_number(number: object, carrier: object, carriers: CarrierBook) -> TrackingCheck:

@@ -29,16 +29,17 @@ from email.utils import parseaddr
 
 import pandas as pd
 
-from ..book.schema import (DAILY, S_AFTER_SALES, S_ALLOCATED, S_AWAIT_ALLOC, S_AWAIT_PAYMENT, S_AWAIT_SHIP,
-                           S_CANCELLED, S_CHECK_FAILED, S_COMPLETED, S_DELIVERED, S_ON_SLIP, S_PENDING_CHECK,
-                           S_SHIPPED, S_SHORT)
 from . import normalize as nz
-from .validate import PAYMENT_SYNONYMS
+from .cells import text as _text
+from .lifecycle import (COD, PAYMENT_SYNONYMS, S_AFTER_SALES, S_ALLOCATED, S_AWAIT_ALLOC, S_AWAIT_PAYMENT,
+                        S_AWAIT_SHIP, S_CANCELLED, S_CHECK_FAILED, S_COMPLETED, S_DELIVERED, S_ON_SLIP,
+                        S_PENDING_CHECK, S_SHIPPED, S_SHORT)
 
 DEFAULT_CUTOFF = dt.time(14, 0)
 SUBTOTAL = "小计"
 TOTAL = "合计"
-COD = "货到付款"
+# the 订货明细单 sheet's columns, in order (book/schema.py DAILY has these keys: a test checks)
+SHEET_COLUMNS = ("date", "order_id", "product_name", "qty", "unit_price", "amount", "address", "recipient")
 # validated and on its way: listed. Everything else is reported, never listed.
 LISTED_STATUSES = frozenset({S_AWAIT_ALLOC, S_SHORT, S_ALLOCATED, S_ON_SLIP, S_AWAIT_SHIP, S_SHIPPED,
                              S_DELIVERED, S_COMPLETED, S_AFTER_SALES})
@@ -108,10 +109,6 @@ def window_for(day: dt.date, cutoff: dt.time, blocks: dict[dt.date, dt.datetime]
 
 
 # -- selecting lines ---------------------------------------------------------------
-def _text(v) -> str | None:
-    return nz.clean_text(v)
-
-
 def _free(v) -> str | None:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return None
@@ -227,7 +224,7 @@ class DailyList:
         return {str(k): int(v) for k, v in self.skipped["reason_zh"].value_counts().items()}
 
     def block(self) -> pd.DataFrame:
-        """The day's rows for the 订货明细单 sheet (DAILY keys)."""
+        """The day's rows for the 订货明细单 sheet (SHEET_COLUMNS)."""
         end = self.window.end
         rows = [[end, r.order_id, r.product, r.qty, r.unit_price, r.amount, r.address, r.recipient]
                 for r in self.lines.itertuples()]
@@ -235,7 +232,7 @@ class DailyList:
             rows.append([end, SUBTOTAL, p.product, p.qty, p.unit_price, p.amount, None, None])
         rows.append([end, TOTAL, f"{self.orders} 单 {len(self.lines)} 行", self.qty, None, self.amount,
                      self.window.text_zh(), None])
-        return pd.DataFrame(rows, columns=DAILY.keys, dtype=object)
+        return pd.DataFrame(rows, columns=list(SHEET_COLUMNS), dtype=object)
 
     def body(self) -> str:
         """The mail's short Chinese text: counts, totals, per product."""
@@ -348,7 +345,7 @@ def _cmp(v):
 def merge_block(sheet: pd.DataFrame, day: dt.date, block: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """The sheet's whole body with `day`'s block replaced (or inserted in date order); changed?"""
     keys = block_keys(sheet)
-    body = sheet.reset_index(drop=True)[DAILY.keys].astype(object)
+    body = sheet.reset_index(drop=True)[list(SHEET_COLUMNS)].astype(object)
     groups: dict[dt.date | None, list[int]] = {}
     for i, k in enumerate(keys):
         groups.setdefault(k, []).append(i)

@@ -18,16 +18,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..book.schema import (REPLENISH_KIND, S_ALLOCATED, S_CANCELLED, S_PENDING_CHECK, S_SHIPPED, S_SHORT,
-                           SHORT_KIND, STATUSES)
 from . import normalize as nz
-from .daily import COD
-from .validate import PAYMENT_SYNONYMS
+from .lifecycle import (COD, PAYMENT_SYNONYMS, REPLENISH_KIND, S_ALLOCATED, S_CANCELLED, S_PENDING_CHECK,
+                        S_SHIPPED, S_SHORT, SHORT_KIND, STATUSES, VOID_SLIP_WORDS)
 
 STALE_DAYS = 3
 SERIES_DAYS = 14
 SERIES_TITLE = f"近{SERIES_DAYS}天发货 (订单数)"
-VOID_SLIP_WORDS = ("作废", "取消", "void", "cancel")
 RANK = {s: i for i, s in enumerate(STATUSES)}
 
 

@@ -1,26 +1,16 @@
-"""Problem codes (WORKBOOK.md): stable codes, severity, bilingual text.
+"""Validation's problem codes (WORKBOOK.md): the checks of domain/validate.py report these.
 
-A check never raises for bad input: it returns Problems as data.
+The record and the code type live in domain/codes.py (re-exported here); every code table of the
+product is listed by domain/catalogue.all_codes().
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from .codes import Code, Problem, Severity, check_text, register
 
-Severity = Literal["error", "warning"]
+__all__ = ["CODES", "Code", "Problem", "Severity", "check_text"]
 
-
-@dataclass(frozen=True)
-class Code:
-    code: str
-    severity: Severity
-    zh: str
-    en: str
-    column: str  # the orders column a person should look at (highlighted)
-
-
-CODES: dict[str, Code] = {c.code: c for c in (
+CODES: dict[str, Code] = register(
     Code("order_id.missing", "error", "缺少订单号", "no order id", "order_id"),
     Code("order.inconsistent", "error", "同一订单的收件人、电话或地址不一致",
          "lines of one order disagree on recipient, phone or address", "order_id"),
@@ -51,48 +41,4 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "status"),
     Code("cell.formula", "warning", "文本以 = + - @ 开头, 已按文本保存", "text began like a formula; kept as text",
          "remark"),
-)}
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int          # Excel row number
-    code: str
-    detail: str = ""  # what exactly (e.g. the column, the value), Chinese or neutral
-    column: str = ""  # overrides the code's column for highlighting (e.g. which date column)
-
-    @property
-    def severity(self) -> Severity:
-        return CODES[self.code].severity
-
-    @property
-    def message(self) -> str:
-        c = CODES[self.code]
-        text = f"{c.zh} / {c.en}"
-        return f"{text}: {self.detail}" if self.detail else text
-
-    def cell_text(self) -> str:
-        """How the problem reads in 校验结果: 中文说明 [code]."""
-        c = CODES[self.code]
-        zh = f"{c.zh}({self.detail})" if self.detail else c.zh
-        return f"{zh} [{self.code}]"
-
-
-def check_text(problems: list[Problem]) -> str:
-    """校验结果 for one line: OK, or each problem as 中文说明 [code], errors first."""
-    if not problems:
-        return "OK"
-    ordered = sorted(problems, key=lambda p: (p.severity != "error",))
-    return "; ".join(p.cell_text() for p in ordered)
-
-
-def all_codes() -> dict[str, Code]:
-    """Every problem code the product can report: validation (CODES above) plus the
-    tables that live beside their rules (tracking, waybills, signatures)."""
-    from . import allocation, shipping_codes, signatures, tracking, waybills
-    out = dict(CODES)
-    for table in (allocation.ISSUE_CODES, tracking.CODES, waybills.CODES, signatures.CODES,
-                  shipping_codes.WAYBILL_OP_CODES, shipping_codes.REISSUE_CODES, shipping_codes.DELIVERED_CODES,
-                  shipping_codes.COMPLETE_CODES):
-        out.update(table)
-    return out
+)

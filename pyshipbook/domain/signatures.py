@@ -34,13 +34,13 @@ from typing import Literal
 
 import pandas as pd
 
-from ..book.schema import SIGNATURE_VALID as VALID
-from ..book.schema import SIGNATURE_VOID as VOID  # noqa: F401 (ops/sign.py writes sg.VOID)
-from ..book.schema import SLIP_AWAIT_SIGNATURE, SLIP_SIGNED
 from . import normalize as nz
-from .problems import Code
+from .cells import text as _text
+from .codes import Code, Problem, register
+from .lifecycle import SIGNATURE_VALID as VALID
+from .lifecycle import SIGNATURE_VOID as VOID  # noqa: F401 (ops/sign.py writes sg.VOID)
+from .lifecycle import SLIP_AWAIT_SIGNATURE, SLIP_SIGNED, VOID_SLIP_WORDS
 
-VOID_SLIP_WORDS = ("作废", "取消", "void", "cancel")
 
 ROLES = ("finance", "logistics")
 ROLE_LABEL = {"finance": "财务总监", "logistics": "物流总监"}
@@ -49,8 +49,8 @@ _ROLE_ALIASES = {"finance": "finance", "财务总监": "finance", "财务": "fin
                  "logistics": "logistics", "物流总监": "logistics", "物流": "logistics"}
 _TRUE = frozenset({VALID, "是", "y", "yes", "true", "1", "✓", "√"})
 
-# -- codes (beside their rules; problems.all_codes() and docs/WORKBOOK.md list them) ------------------
-CODES: dict[str, Code] = {c.code: c for c in (
+# -- codes (beside their rules; catalogue.all_codes() and docs/WORKBOOK.md list them) ------------------
+CODES: dict[str, Code] = register(
     Code("sign.unknown_slip", "error", "出库单不存在", "no such outbound slip", "slip_no"),
     Code("sign.bad_role", "error", "签字角色只能是 财务总监 或 物流总监",
          "the role must be finance (财务总监) or logistics (物流总监)", "slip_no"),
@@ -63,7 +63,7 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("sign.content_changed", "error", "出库单开出后订单内容已修改, 须重新开单后才能签字",
          "the slip's content changed since it was issued; re-issue it before signing", "slip_no"),
     Code("sign.slip_void", "error", "出库单已作废, 不能签字", "the slip is void and cannot be signed", "slip_no"),
-)}
+)
 
 Outcome = Literal["accepted", "noop", "refused"]
 
@@ -81,15 +81,20 @@ class SignDecision:
     both_signed: bool = False              # both roles now hold valid signatures: the slip's lines -> 待发货
 
     @property
+    def problem(self) -> Problem | None:
+        """Why it was refused (the detail follows each language: 签字's messages read so)."""
+        return Problem(self.code, detail=self.detail, inline=True) if self.code else None
+
+    @property
     def zh(self) -> str:
         if self.code:
-            return CODES[self.code].zh + (f"({self.detail})" if self.detail else "")
+            return self.problem.zh
         return {"accepted": "已签字", "noop": "已签过字, 未改动", "refused": ""}[self.outcome]
 
     @property
     def en(self) -> str:
         if self.code:
-            return CODES[self.code].en + (f" ({self.detail})" if self.detail else "")
+            return self.problem.en
         return {"accepted": "signed", "noop": "already signed; nothing changed", "refused": ""}[self.outcome]
 
     def as_dict(self) -> dict:
@@ -98,10 +103,6 @@ class SignDecision:
 
 
 # -- reading --------------------------------------------------------------------------------------------
-def _text(v) -> str | None:
-    return None if nz._is_missing(v) else nz.clean_text(v)
-
-
 def person_key(name: object) -> str:
     """How names compare: half-width, no spaces, case folded."""
     t = _text(name)

@@ -21,9 +21,10 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ..book.schema import (HOLDING_STATUSES, S_ALLOCATED, S_CANCELLED, SLIP_PREFIX, SLIP_PRINT_SHEET)
-from .allocation import (OPEN_STATUSES, WAITING_STATUSES, Issue, ledger_matches, line_problems, order_keys,
-                         service_rank)
+from .allocation import ledger_matches, line_problems, order_keys, service_rank
+from .codes import Problem
+from .lifecycle import (HOLDING_STATUSES, OPEN_STATUSES, S_ALLOCATED, S_CANCELLED, SLIP_PREFIX,
+                        WAITING_STATUSES)
 from .printing import Box, CellStyle, PrintCell, PrintPage
 
 # -- the content fingerprint ----------------------------------------------------------------------
@@ -137,7 +138,7 @@ class SlipDraft:
 class SlipPlan:
     groups: list[list[object]] = field(default_factory=list)   # order keys per slip, service order
     lines: pd.DataFrame | None = None                          # eligible lines (index = 订单 rows)
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Problem] = field(default_factory=list)
 
 
 def plan_slips(lines: pd.DataFrame, stock: pd.DataFrame, max_orders: int | None = None) -> SlipPlan:
@@ -165,7 +166,7 @@ def plan_slips(lines: pd.DataFrame, stock: pd.DataFrame, max_orders: int | None 
         for k, g in bad.groupby("key", sort=False):
             first = int(g["row"].iloc[0])
             states = "、".join(f"行{r} {s}" for r, s in zip(g["row"].head(5), g["status"].head(5)))
-            issues.append(Issue(first, lines.at[first, "order_id"], "slip.order_changed", states))
+            issues.append(Problem("slip.order_changed", first, lines.at[first, "order_id"], states))
     chosen = lines.loc[eligible.to_numpy()]
     plan = SlipPlan(lines=chosen, issues=issues)
     if chosen.empty:
@@ -251,8 +252,8 @@ def _fmt(template: str, values: dict) -> str:
     return template.format_map(values)
 
 
-def slip_page(layout: dict, slip: SlipPrint) -> PrintPage:
-    """Lay out one slip on a print sheet following `layout` (templates/slip/slip.toml)."""
+def slip_page(layout: dict, slip: SlipPrint, *, sheet: str) -> PrintPage:
+    """Lay out one slip on the print sheet named `sheet` following `layout` (templates/slip/slip.toml)."""
     columns = layout["columns"]
     ncols = len(columns)
     values = {"company": slip.company, "slip_no": slip.slip_no, "date": slip.date, "maker": slip.maker,
@@ -323,7 +324,7 @@ def slip_page(layout: dict, slip: SlipPrint) -> PrintPage:
         heights[r] = float(layout.get("note_height", 28))
     page = layout.get("page", {})
     return PrintPage(
-        sheet=SLIP_PRINT_SHEET, cells=cells, styles=dict(DEFAULT_STYLES),
+        sheet=sheet, cells=cells, styles=dict(DEFAULT_STYLES),
         widths=[float(col.get("width", 10)) for col in columns], heights=heights, boxes=boxes,
         title_rows=(1, header_row), paper=page.get("paper", "A4"), landscape=bool(page.get("landscape", False)),
         fit_to_width=bool(page.get("fit_to_width", True)),

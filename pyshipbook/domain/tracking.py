@@ -44,38 +44,18 @@ from typing import Literal
 
 import pandas as pd
 
-from ..book.schema import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, S_AWAIT_SHIP, S_CANCELLED, S_SHIPPED
 from . import normalize as nz
 from .carriers import (CarrierBook, carrier_code, check_tracking_number, detect_carrier,
                        normalise_tracking_number, split_tracking_numbers)
+from .cells import text as _text
+from .codes import Problem
+from .lifecycle import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, READY_STATUSES, S_AWAIT_SHIP, S_CANCELLED, S_SHIPPED
 from .normalize import INVALID
-from .problems import Code
+from .shipping_codes import TRACKING_CODES
 
-# -- codes (beside their rules; problems.all_codes() and docs/WORKBOOK.md list them) ------------------
-CODES: dict[str, Code] = {c.code: c for c in (
-    Code("tracking.missing", "error", "缺少快递单号", "no tracking number", "tracking_no"),
-    Code("tracking.unreadable", "error",
-         "快递单号无法识别 (被 Excel 存成数字后丢失了位数, 或含有字母数字以外的字符); 请将该列设为文本后重新填写",
-         "the tracking number cannot be read (stored by Excel as a number that lost digits, or holds "
-         "characters other than letters and digits); format the column as text and enter it again",
-         "tracking_no"),
-    Code("tracking.invalid", "error", "快递单号与所选快递公司的单号格式不符",
-         "the tracking number does not match the chosen courier's format", "tracking_no"),
-    Code("tracking.carrier_mismatch", "error", "快递单号的字母前缀属于另一家快递公司",
-         "the tracking number's letter prefix belongs to another courier", "carrier"),
-    Code("tracking.carrier_unknown", "error", "无法确定快递公司: 纯数字单号须指定快递公司, 或快递公司名称无法识别",
-         "courier unknown: a numeric tracking number needs a courier, or the courier name is not recognised",
-         "carrier"),
-    Code("tracking.order_unknown", "error", "订单号不存在", "no such order", "order_id"),
-    Code("tracking.order_not_ready", "error", "订单不是待发货或已发货, 不能登记快递单号",
-         "the order is not 待发货 or 已发货; no tracking number can be logged", "status"),
-    Code("tracking.used_by_other_order", "error", "快递单号已用于其他订单",
-         "the tracking number is already used by another order", "tracking_no"),
-    Code("tracking.platform_code_missing", "error", "该平台没有此快递公司的代码, 未写入批量发货文件",
-         "the platform has no code for this courier; left out of the batch-ship file", "carrier"),
-)}
+# -- codes: the table lives in shipping_codes.py (carriers' number checks report them too) -------------
+CODES = TRACKING_CODES
 
-READY_STATUSES = frozenset({S_AWAIT_SHIP, S_SHIPPED})
 EVENT_COLUMNS = ("order_id", "carrier", "tracking_no", "event_at", "event")
 UPDATE_COLUMNS = ("status", "shipped_at", "carrier", "tracking_no")
 JOIN = ","
@@ -100,9 +80,15 @@ class TrackingDecision:
         if self.code is None:
             return {"accepted": "已登记 / logged", "duplicate": "已登记过, 未改动 / already logged, unchanged",
                     "rejected": ""}[self.outcome]
-        c = CODES[self.code]
-        text = f"{c.zh} / {c.en}"
-        return f"{text}: {self.detail}" if self.detail else text
+        return self.problem.message
+
+    @property
+    def problem(self) -> Problem | None:
+        """Why it was rejected (None when it was not)."""
+        if self.code is None:
+            return None
+        return Problem(self.code, self.row, self.order_id, self.detail,
+                       {"tracking_no": self.tracking_no, "carrier": self.carrier})
 
     def as_dict(self) -> dict:
         return {"row": self.row, "order_id": self.order_id, "tracking_no": self.tracking_no,
@@ -127,10 +113,6 @@ class TrackingPlan:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-def _text(v) -> str | None:
-    return None if nz._is_missing(v) else nz.clean_text(v)
-
-
 def _frame(records) -> pd.DataFrame:
     if isinstance(records, pd.DataFrame):
         return records

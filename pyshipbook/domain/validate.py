@@ -14,19 +14,18 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..book.schema import (ORDERS, S_AWAIT_ALLOC, S_AWAIT_PAYMENT, S_CHECK_FAILED, STATUSES,
-                           VALIDATION_STATUSES)
+from .lifecycle import (PAID, PAYMENT_SYNONYMS, S_AWAIT_ALLOC, S_AWAIT_PAYMENT,  # noqa: F401 (re-exported)
+                        S_CHECK_FAILED, STATUSES, UNPAID, VALIDATION_STATUSES)
 from . import address as addr
 from . import normalize as nz
 from .problems import CODES, Problem, check_text
 
 INVALID = nz.INVALID
-HEADER = {c.key: c.header for c in ORDERS.columns}
 # free-text columns: only surrounding spaces are trimmed (full-width punctuation is the user's)
 FREE_TEXT = ("customer", "recipient", "address", "province", "city", "district", "product_name", "spec",
              "remark", "carrier")
@@ -34,11 +33,6 @@ FREE_TEXT = ("customer", "recipient", "address", "province", "city", "district",
 ID_TEXT = ("order_id", "sku", "tracking_no", "channel", "payment_status", "status")
 FORMULA_CHECKED = ("order_id", "channel", "customer", "recipient", "province", "city", "district", "address",
                    "sku", "product_name", "spec", "payment_status", "remark", "carrier", "tracking_no")
-PAYMENT_SYNONYMS = {
-    "已付款": "已付款", "已支付": "已付款", "已付": "已付款", "付款成功": "已付款", "paid": "已付款",
-    "未付款": "未付款", "未支付": "未付款", "待付款": "未付款", "待支付": "未付款", "unpaid": "未付款",
-    "货到付款": "货到付款", "到付": "货到付款", "cod": "货到付款",
-}
 DEFAULT_CHANNEL = "微信"
 
 
@@ -53,8 +47,12 @@ class Lines:
     parsed: dict[str, pd.Series] = field(default_factory=dict)  # key -> values incl. INVALID
     formula_cells: dict[str, set[int]] = field(default_factory=dict)
     region_cache: dict | None = None  # region text -> Region from earlier runs (filled as we go)
+    headers: Mapping[str, str] = field(default_factory=dict)  # key -> the 订单 header users see (in details)
     # raw columns and parse results as codes into their distinct values: work once per value
     distinct: dict[str, nz.Distinct] = field(default_factory=dict)
+
+    def header(self, key: str) -> str:
+        return self.headers.get(key, key)
 
     def raw_distinct(self, key: str) -> nz.Distinct:
         if "raw:" + key not in self.distinct:
@@ -110,9 +108,11 @@ def _parse(lines: Lines, key: str, fn: Callable, shown: Callable = lambda v: v) 
 
 
 def normalise(raw: pd.DataFrame, stock: pd.DataFrame, *, ref_year: int | None,
-              formula_cells: dict[str, set[int]] | None = None, region_cache: dict | None = None) -> Lines:
+              formula_cells: dict[str, set[int]] | None = None, region_cache: dict | None = None,
+              headers: Mapping[str, str] | None = None) -> Lines:
     norm = pd.DataFrame(index=raw.index)
-    lines = Lines(raw, norm, stock, formula_cells=formula_cells or {}, region_cache=region_cache)
+    lines = Lines(raw, norm, stock, formula_cells=formula_cells or {}, region_cache=region_cache,
+                  headers=dict(headers or {}))
     for key in FREE_TEXT:
         lines.distinct[key] = lines.raw_distinct(key).map(_strip)
         norm[key] = lines.distinct[key].series()
@@ -137,8 +137,8 @@ def normalise(raw: pd.DataFrame, stock: pd.DataFrame, *, ref_year: int | None,
                                       for v in norm["payment_status"].dropna().unique()})
     pay = _objects(pay)
     paid_at_present = ~_blank(norm["paid_at"])
-    pay = pay.where(~(_blank(pay) & paid_at_present), "已付款")
-    pay = pay.where(~_blank(pay), "未付款")
+    pay = pay.where(~(_blank(pay) & paid_at_present), PAID)
+    pay = pay.where(~_blank(pay), UNPAID)
     lines.parsed["payment_status"] = pay
     norm["payment_status"] = pay.where(~_is(pay, INVALID), norm["payment_status"]).pipe(_objects)
 
@@ -209,14 +209,14 @@ def _fill_amount(lines: Lines) -> None:
 # -- checks --------------------------------------------------------------------
 def _missing(key: str, code: str) -> Check:
     def check(lines: Lines) -> list[Problem]:
-        return [Problem(r, code) for r in _rows(_blank(lines.norm[key]))]
+        return [Problem(code, r) for r in _rows(_blank(lines.norm[key]))]
     check.__name__ = f"check_{key}_missing"
     return check
 
 
 def check_phone(lines: Lines) -> list[Problem]:
     bad = ~_blank(lines.norm["phone"]) & ~lines.parsed["phone_ok"].astype(bool)
-    return [Problem(r, "phone.invalid", str(lines.norm.at[r, "phone"])) for r in _rows(bad)]
+    return [Problem("phone.invalid", r, detail=str(lines.norm.at[r, "phone"])) for r in _rows(bad)]
 
 
 def check_address_resolved(lines: Lines) -> list[Problem]:
@@ -226,7 +226,7 @@ def check_address_resolved(lines: Lines) -> list[Problem]:
     out = []
     for r in _rows(bad):
         region = lines.regions.get(lines.parsed["region_key"][r])
-        out.append(Problem(r, "address.unresolved", region.note if region and region.note else ""))
+        out.append(Problem("address.unresolved", r, detail=region.note if region and region.note else ""))
     return out
 
 
@@ -239,29 +239,29 @@ def check_region(lines: Lines) -> list[Problem]:
         region = lines.regions.get(k) if k else None
         if not region or not region.resolved:
             return None
-        wrong = [HEADER[key] for key, given in (("province", p), ("city", c), ("district", d))
+        wrong = [lines.header(key) for key, given in (("province", p), ("city", c), ("district", d))
                  if not match(given, getattr(region, key))]
         return "、".join(wrong) or None
 
     parts = [lines.distinct["region_key"], *(nz.Distinct.of(norm[k]) for k in ("province", "city", "district"))]
     verdict = nz.Distinct.combine(parts, judge).series()
-    return [Problem(r, "region.mismatch", v) for r, v in verdict[verdict.notna()].items()]
+    return [Problem("region.mismatch", r, detail=v) for r, v in verdict[verdict.notna()].items()]
 
 
 def check_sku_known(lines: Lines) -> list[Problem]:
     sku = lines.norm["sku"]
     bad = ~_blank(sku) & ~sku.isin(lines.stock.index)
-    return [Problem(r, "sku.unknown", str(sku[r])) for r in _rows(bad)]
+    return [Problem("sku.unknown", r, detail=str(sku[r])) for r in _rows(bad)]
 
 
 def check_qty(lines: Lines) -> list[Problem]:
     bad = lines.distinct["qty"].flags(lambda v: not (isinstance(v, int) and not isinstance(v, bool) and v > 0))
-    return [Problem(int(r), "qty.invalid") for r in lines.norm.index[bad]]
+    return [Problem("qty.invalid", int(r)) for r in lines.norm.index[bad]]
 
 
 def check_price(lines: Lines) -> list[Problem]:
     bad = lines.distinct["unit_price"].flags(lambda v: not (nz.is_number(v) and v >= 0))
-    return [Problem(int(r), "price.invalid") for r in lines.norm.index[bad]]
+    return [Problem("price.invalid", int(r)) for r in lines.norm.index[bad]]
 
 
 def check_price_differs(lines: Lines) -> list[Problem]:
@@ -271,7 +271,7 @@ def check_price_differs(lines: Lines) -> list[Problem]:
     lp, p = listed.floats(), lines.distinct["unit_price"].floats()
     with np.errstate(invalid="ignore"):
         rows = lines.norm.index[np.abs(p - lp) > 0.005]
-    return [Problem(r, "price.differs", f"标价 {list_price[r]:.2f}") for r in rows]
+    return [Problem("price.differs", r, detail=f"标价 {list_price[r]:.2f}") for r in rows]
 
 
 def check_amount(lines: Lines) -> list[Problem]:
@@ -280,22 +280,24 @@ def check_amount(lines: Lines) -> list[Problem]:
     with np.errstate(invalid="ignore"):
         off = np.abs(a - c) > 0.01 + 1e-9
     unreadable = np.isnan(a) & ~np.isnan(c) & amount.notna().to_numpy()
-    out = [Problem(r, "amount.mismatch", f"应为 {computed[r]:.2f}") for r in amount.index[off]]
-    out += [Problem(r, "amount.mismatch", f"{amount[r]!s:.20}") for r in amount.index[unreadable]]
+    out = [Problem("amount.mismatch", r, detail=f"应为 {computed[r]:.2f}") for r in amount.index[off]]
+    out += [Problem("amount.mismatch", r, detail=f"{amount[r]!s:.20}") for r in amount.index[unreadable]]
     return out
 
 
 def check_payment(lines: Lines) -> list[Problem]:
     pay = lines.parsed["payment_status"]
-    out = [Problem(r, "payment.invalid", str(lines.norm.at[r, "payment_status"])) for r in _rows(_is(pay, INVALID))]
-    no_time = pay.map(lambda v: v == "已付款") & _blank(lines.norm["paid_at"])
-    return out + [Problem(r, "paid_at.missing") for r in _rows(no_time)]
+    out = [Problem("payment.invalid", r, detail=str(lines.norm.at[r, "payment_status"]))
+           for r in _rows(_is(pay, INVALID))]
+    no_time = pay.map(lambda v: v == PAID) & _blank(lines.norm["paid_at"])
+    return out + [Problem("paid_at.missing", r) for r in _rows(no_time)]
 
 
 def check_dates(lines: Lines) -> list[Problem]:
     out = []
     for key in ("ordered_at", "paid_at"):
-        out += [Problem(r, "date.invalid", HEADER[key], key) for r in _rows(_is(lines.parsed[key], INVALID))]
+        out += [Problem("date.invalid", r, detail=lines.header(key), column=key)
+                for r in _rows(_is(lines.parsed[key], INVALID))]
     return out
 
 
@@ -313,14 +315,14 @@ def check_orders_consistent(lines: Lines) -> list[Problem]:
         first = np.unique(pair[given], return_index=True)[1]
         counts = np.bincount(order.codes[given][first], minlength=len(order.values))
         bad = (counts[order.codes] > 1) & has_order
-        out += [Problem(int(r), "order.inconsistent", HEADER[key]) for r in norm.index[bad]]
+        out += [Problem("order.inconsistent", int(r), detail=lines.header(key)) for r in norm.index[bad]]
     return out
 
 
 def check_duplicate_lines(lines: Lines) -> list[Problem]:
     norm = lines.norm[~_blank(lines.norm["order_id"]) & ~_blank(lines.norm["sku"])]
     dup = norm.duplicated(["order_id", "sku", "spec"], keep=False)
-    return [Problem(r, "order.duplicate_line", str(norm.at[r, "sku"])) for r in _rows(dup)]
+    return [Problem("order.duplicate_line", r, detail=str(norm.at[r, "sku"])) for r in _rows(dup)]
 
 
 def check_formula_text(lines: Lines) -> list[Problem]:
@@ -329,14 +331,14 @@ def check_formula_text(lines: Lines) -> list[Problem]:
         # raw: cleaning strips the leading tab/CR forms
         looks = lines.raw_distinct(key).flags(nz.is_formula_like)  # any text (str subclasses too)
         rows = set(lines.raw.index[looks]) | lines.formula_cells.get(key, set())
-        out += [Problem(r, "cell.formula", HEADER[key], key) for r in sorted(rows)]
+        out += [Problem("cell.formula", r, detail=lines.header(key), column=key) for r in sorted(rows)]
     return out
 
 
 def check_status_known(lines: Lines) -> list[Problem]:
     st = lines.norm["status"]
     bad = ~_blank(st) & ~st.isin(STATUSES)
-    return [Problem(r, "status.unknown", str(st[r])) for r in _rows(bad)]
+    return [Problem("status.unknown", r, detail=str(st[r])) for r in _rows(bad)]
 
 
 CHECKS: tuple[Check, ...] = (
@@ -381,9 +383,13 @@ class Validation:
 
 def validate_lines(raw: pd.DataFrame, stock: pd.DataFrame, *, today: dt.date,
                    formula_cells: dict[str, set[int]] | None = None,
-                   checks: tuple[Check, ...] = CHECKS, region_cache: dict | None = None) -> Validation:
-    """Run every check over the order lines; never raises for bad cell values."""
-    lines = normalise(raw, stock, ref_year=today.year, formula_cells=formula_cells, region_cache=region_cache)
+                   checks: tuple[Check, ...] = CHECKS, region_cache: dict | None = None,
+                   headers: Mapping[str, str] | None = None) -> Validation:
+    """Run every check over the order lines; never raises for bad cell values.
+
+    headers: key -> the 订单 header users see, named in problem details (the key when not given)."""
+    lines = normalise(raw, stock, ref_year=today.year, formula_cells=formula_cells, region_cache=region_cache,
+                      headers=headers)
     problems: list[Problem] = []
     for check in checks:
         problems += check(lines)
@@ -400,7 +406,7 @@ def validate_lines(raw: pd.DataFrame, stock: pd.DataFrame, *, today: dt.date,
     recompute = status.isin(VALIDATION_STATUSES) | (status.isna() & ("" in VALIDATION_STATUSES))
     pay = lines.parsed["payment_status"]
     new = pd.Series(S_AWAIT_ALLOC, index=raw.index, dtype=object)
-    new = new.where(~pay.map(lambda v: v == "未付款"), S_AWAIT_PAYMENT)
+    new = new.where(~pay.map(lambda v: v == UNPAID), S_AWAIT_PAYMENT)
     new = new.where(~has_error, S_CHECK_FAILED)
     status = status.where(~recompute, new).pipe(_objects)
     return Validation(lines, problems, check_col, status)

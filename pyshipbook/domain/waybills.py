@@ -33,19 +33,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..book.schema import S_CANCELLED
 from . import normalize as nz
+from . import problems as _validation  # noqa: F401 (validation's order.inconsistent is reported here too)
 from .carriers import TemplateColumn, neutralise
-from .problems import CODES as PROBLEM_CODES
-from .problems import Code
-from .validate import PAYMENT_SYNONYMS
+from .cells import text as _text
+from .codes import Code, Problem, register
+from .lifecycle import COD, PAYMENT_SYNONYMS, S_CANCELLED
 
 RECORD_FIELDS = (
     "order_id", "slip_no", "carrier",
@@ -54,11 +53,10 @@ RECORD_FIELDS = (
     "province", "city", "district", "address", "street", "full_address",
     "goods", "pieces", "parcels", "weight_kg", "cod_amount", "insured_value", "remark",
 )
-COD = "货到付款"
 GOODS_SEP = ", "
 
-# -- codes (beside their rules; problems.all_codes() and docs/WORKBOOK.md list them) ------------------
-CODES: dict[str, Code] = {c.code: c for c in (
+# -- codes (beside their rules; catalogue.all_codes() and docs/WORKBOOK.md list them) ------------------
+CODES: dict[str, Code] = register(
     Code("waybill.weight_missing", "warning", "商品缺少单件重量, 运单重量留空",
          "a SKU has no 单件重量kg in 库存; the waybill weight is left blank", "sku"),
     Code("waybill.sender_missing", "error", "设置中缺少发件人、发件电话或发件地址",
@@ -67,31 +65,7 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "qty"),
     Code("waybill.cod_unknown", "error", "货到付款订单的金额无法确定", "cash-on-delivery order whose amount cannot be read",
          "amount"),
-)}
-
-
-@dataclass(frozen=True)
-class WaybillProblem:
-    order_id: str | None
-    code: str
-    detail: str = ""
-
-    @property
-    def _code(self) -> Code:
-        return CODES.get(self.code) or PROBLEM_CODES[self.code]
-
-    @property
-    def severity(self) -> str:
-        return self._code.severity
-
-    @property
-    def message(self) -> str:
-        c = self._code
-        text = f"{c.zh} / {c.en}"
-        return f"{text}: {self.detail}" if self.detail else text
-
-    def as_dict(self) -> dict:
-        return {"order_id": self.order_id, "code": self.code, "severity": self.severity, "message": self.message}
+)
 
 
 # -- layouts (templates/waybills/*.toml) -----------------------------------------------------------------
@@ -131,10 +105,6 @@ class WaybillLayout(BaseModel):
 
 
 # -- records ----------------------------------------------------------------------------------------
-def _text(v) -> str | None:
-    return None if nz._is_missing(v) else nz.clean_text(v)
-
-
 def _col(frame: pd.DataFrame, key: str) -> list:
     if key in frame.columns:
         return frame[key].astype(object).tolist()
@@ -221,7 +191,7 @@ def _number_text(v) -> str:
 
 
 def waybill_records(lines: pd.DataFrame, stock: pd.DataFrame, settings: Mapping[str, object], *,
-                    carrier: str | None = None) -> tuple[list[dict], list[WaybillProblem]]:
+                    carrier: str | None = None) -> tuple[list[dict], list[Problem]]:
     """One waybill record per order of `lines` (first-appearance order), and the problems found.
 
     lines: the order lines to ship (订单 columns: order_id, recipient, phone, province, city,
@@ -230,11 +200,11 @@ def waybill_records(lines: pd.DataFrame, stock: pd.DataFrame, settings: Mapping[
     weight_kg). settings: 设置 by key (sender_name, sender_phone, sender_address, default_carrier).
     carrier: the courier code for the records (default: 设置 默认快递).
     """
-    problems: list[WaybillProblem] = []
+    problems: list[Problem] = []
     sender = {k: _text(settings.get(k)) or "" for k in ("sender_name", "sender_phone", "sender_address")}
     missing = [k for k, v in sender.items() if not v]
     if missing:
-        problems.append(WaybillProblem(None, "waybill.sender_missing", ", ".join(missing)))
+        problems.append(Problem("waybill.sender_missing", order=None, detail=", ".join(missing)))
     code = _text(carrier) or _text(settings.get("default_carrier")) or ""
 
     weights: dict[str, float | None] = {}
@@ -261,7 +231,7 @@ def waybill_records(lines: pd.DataFrame, stock: pd.DataFrame, settings: Mapping[
 
         for key in ("recipient", "phone", "address"):
             if len({_text(cols[key][i]) for i in idx if _text(cols[key][i])}) > 1:
-                problems.append(WaybillProblem(oid, "order.inconsistent", key))
+                problems.append(Problem("order.inconsistent", order=oid, detail=key))
         goods: dict[str, int] = {}
         pieces = 0
         weight, no_weight = 0.0, []
@@ -269,7 +239,7 @@ def waybill_records(lines: pd.DataFrame, stock: pd.DataFrame, settings: Mapping[
             q = nz.parse_int(cols["qty"][i])
             sku = _text(cols["sku"][i]) or ""
             if not (isinstance(q, int) and not isinstance(q, bool) and q > 0):
-                problems.append(WaybillProblem(oid, "waybill.qty_invalid", sku))
+                problems.append(Problem("waybill.qty_invalid", order=oid, detail=sku))
                 continue
             name = _text(cols["product_name"][i]) or names.get(sku) or sku
             goods[name] = goods.get(name, 0) + q
@@ -281,7 +251,7 @@ def waybill_records(lines: pd.DataFrame, stock: pd.DataFrame, settings: Mapping[
             else:
                 weight += q * w
         if no_weight:
-            problems.append(WaybillProblem(oid, "waybill.weight_missing", "、".join(no_weight)))
+            problems.append(Problem("waybill.weight_missing", order=oid, detail="、".join(no_weight)))
         cod = None
         pays = {PAYMENT_SYNONYMS.get((_text(cols["payment_status"][i]) or "").casefold()) for i in idx}
         if COD in pays:
@@ -296,7 +266,7 @@ def waybill_records(lines: pd.DataFrame, stock: pd.DataFrame, settings: Mapping[
                     break
                 total += a
             if total is None:
-                problems.append(WaybillProblem(oid, "waybill.cod_unknown"))
+                problems.append(Problem("waybill.cod_unknown", order=oid))
             else:
                 cod = round(total, 2)
         phone = first("phone")

@@ -11,6 +11,8 @@ import pandas as pd
 from ..book.interface import Book, Table
 from ..book.schema import ORDERS, SHORTAGES, STOCK
 from ..domain import allocation as al
+from ..domain.codes import Problem
+from ..domain.lifecycle import SHORT_KIND
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 
 COMMAND = "allocate"
@@ -20,7 +22,7 @@ REQUIRED = ("order_id", "sku", "qty")
 STOCK_REQUIRED = ("sku", "on_hand")
 
 
-def read_state(book: Book, ctx: Context) -> tuple[Table, Table, pd.DataFrame, pd.DataFrame, list[al.Issue]]:
+def read_state(book: Book, ctx: Context) -> tuple[Table, Table, pd.DataFrame, pd.DataFrame, list[Problem]]:
     """订单 and 库存 as read, and their cleaned forms for the domain."""
     orders = book.read_table(ORDERS, required=REQUIRED)
     stock_t = book.read_table(STOCK, required=STOCK_REQUIRED)
@@ -84,8 +86,8 @@ def plan_data(plan: pd.DataFrame) -> list[dict]:
 
 
 def plan_summary(plan: pd.DataFrame, limit: int = 5) -> tuple[str, str]:
-    short = plan[plan["kind"] == "缺货"]
-    low = plan[plan["kind"] != "缺货"]
+    short = plan[plan["kind"] == SHORT_KIND]
+    low = plan[plan["kind"] != SHORT_KIND]
     zh = f"缺货 {len(short)} 种商品, 低于安全库存 {len(low)} 种"
     en = f"{len(short)} SKUs short, {len(low)} below safety stock"
     for r in plan.head(limit).itertuples(index=False):

@@ -13,19 +13,19 @@ import datetime as dt
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import ORDERS, S_AFTER_SALES, S_COMPLETED, S_DELIVERED, SETTING_BY_KEY
+from ..book.schema import ORDERS, SETTING_BY_KEY
 from ..domain import normalize as nz
+from ..domain.cells import text
+from ..domain.codes import Problem
+from ..domain.lifecycle import S_AFTER_SALES, S_COMPLETED, S_DELIVERED
+from ..domain.shipping_codes import COMPLETE_CODES as CODES  # noqa: F401 (the codes this command reports)
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
-from .sign import problem, text
 
 COMMAND = "close-completed"
 BUTTON = "close_completed"
 HELP = "完成订单 / lines signed for N days ago (设置 签收后完成天数, 7) without after-sales become 已完成"
 DEFAULT_DAYS = 7
-
-# -- codes (the table lives in domain/shipping_codes.py; problems.all_codes() and the contract list it) --
-from ..domain.shipping_codes import COMPLETE_CODES as CODES  # noqa: E402
 
 
 def add_arguments(parser) -> None:
@@ -48,12 +48,11 @@ def run(book: Book, ctx: Context, days: int | None = None) -> Result:
         raw = (book.read_settings().get("complete_after_days") or "").strip() or str(DEFAULT_DAYS)
         parsed = nz.parse_int(raw)
         if not (isinstance(parsed, int) and not isinstance(parsed, bool) and parsed >= 0):
-            c = CODES["complete.days_invalid"]
             zh = f"设置「{item}」的值「{raw}」无效, 未完成任何订单"
             en = f"设置 / {item} (complete_after_days) holds '{raw}', not a whole number ≥ 0; nothing completed"
             result = Result(COMMAND, EXIT_PROBLEMS, zh, en,
                             {"days": None, "completed_orders": [], "problems": [
-                                problem("complete.days_invalid", f"{c.zh} / {c.en}: {raw}")]})
+                                Problem("complete.days_invalid", detail=raw).as_dict()]})
             log_operation(book, ctx, result)
             return result
         days = parsed
@@ -68,9 +67,7 @@ def run(book: Book, ctx: Context, days: int | None = None) -> Result:
         o = oid[r]
         when = nz.parse_datetime(frame.at[r, "delivered_at"], ref_year=ctx.clock.year)
         if not isinstance(when, dt.datetime):
-            c = CODES["complete.delivered_at_missing"]
-            problems.append(problem("complete.delivered_at_missing", f"{c.zh} / {c.en}", row=int(r), order_id=o,
-                                    severity="warning"))
+            problems.append(Problem("complete.delivered_at_missing", int(r), o).as_dict())
             continue
         if when > limit:
             continue

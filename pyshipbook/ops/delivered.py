@@ -22,28 +22,22 @@ from pathlib import Path
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import (EVENT_DELIVERED, EVENT_EXTRA_PARCEL, EVENT_SHIPPED, ORDERS, S_CANCELLED, S_DELIVERED,
-                           S_SHIPPED, SHIPPED_ONWARD, TRACKING, normalise_header)
+from ..book.schema import ORDERS, TRACKING
 from ..domain import normalize as nz
 from ..domain.carriers import normalise_tracking_number, split_tracking_numbers
-from ..domain.problems import Code
-from ..domain.tracking import CODES as TRACKING_CODES
+from ..domain.cells import normalise_header, text
+from ..domain.codes import Problem
+from ..domain.lifecycle import (EVENT_DELIVERED, EVENT_EXTRA_PARCEL, EVENT_SHIPPED, S_CANCELLED, S_DELIVERED,
+                                S_SHIPPED, SHIPPED_ONWARD)
+from ..domain.shipping_codes import DELIVERED_CODES as CODES  # noqa: F401 (the codes this command reports)
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
-from .sign import problem, text
 
 COMMAND = "delivered"
 BUTTON = "delivered"
 HELP = "签收 / mark shipped orders delivered (已签收, 签收时间) from a courier's tracking export or by hand"
 DELIVERED_AT_HEADERS = ("签收时间", "签收日期", "妥投时间", "签收时刻", "派送成功时间", "delivered_at")
 MAX_NAMED = 5
-
-# -- codes (the table lives in domain/shipping_codes.py; problems.all_codes() and the contract list it) --
-from ..domain.shipping_codes import DELIVERED_CODES as CODES  # noqa: E402
-
-
-def _code(code: str) -> Code:
-    return CODES.get(code) or TRACKING_CODES[code]
 
 
 def add_arguments(parser) -> None:
@@ -162,9 +156,7 @@ def run(book: Book, ctx: Context, file_path: str | Path | None = None, orders: l
         number = n if isinstance(n, str) else None
 
         def refuse(code: str, detail: str = "", order_id=o):
-            c = _code(code)
-            refused.append(problem(code, f"{c.zh} / {c.en}" + (f": {detail}" if detail else ""), row=row,
-                                   order_id=order_id, tracking_no=number or text(raw_n)))
+            refused.append(Problem(code, row, order_id, detail, {"tracking_no": number or text(raw_n)}).as_dict())
 
         if number:
             order = owner.get(number)

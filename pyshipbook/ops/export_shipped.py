@@ -25,12 +25,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, EXPORTED_EVENT, ORDERS, SHIPPED_ONWARD, TRACKING
+from ..book.schema import ORDERS, TRACKING
 from ..domain.carriers import batch_ship_rows, carrier_code, detect_carrier, split_tracking_numbers
-from ..domain.tracking import CODES as TRACKING_CODES
+from ..domain.cells import text
+from ..domain.codes import Problem
+from ..domain.lifecycle import EVENT_EXTRA_PARCEL, EVENT_SHIPPED, EXPORTED_EVENT, SHIPPED_ONWARD
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, file_text, log_operation
-from .sign import problem, text
 
 COMMAND = "export-shipped"
 BUTTON = "export_shipped"
@@ -143,9 +144,8 @@ def run(book: Book, ctx: Context, platform: str = DEFAULT_PLATFORM, out: str | P
                                "event_at": ctx.clock, "event": marker} for p in sent],
                              columns=TRACKING.keys, dtype=object)
         book.append_rows(TRACKING, marks)
-    c = TRACKING_CODES["tracking.platform_code_missing"]
-    refused = [problem(p["code"], f"{c.zh} / {c.en}: {p['detail']}", order_id=p["order_id"],
-                       tracking_no=p["tracking_no"]) for p in problems]
+    refused = [Problem(p["code"], order=p["order_id"], detail=p["detail"],
+                       extra={"tracking_no": p["tracking_no"]}).as_dict() for p in problems]
     n_orders = len({p["order_id"] for p in sent})
     zh = f"导出批量发货 ({plat.name}): {len(rows)} 行, {n_orders} 单"
     en = f"batch-ship file ({key}): {len(rows)} rows, {n_orders} orders"

@@ -18,6 +18,7 @@ import pandas as pd
 from ..book.interface import Book
 from ..book.schema import SLIP_LINES, SLIP_PRINT_SHEET, SLIPS
 from ..domain import normalize as nz
+from ..domain.cells import text
 from ..domain.slips import SlipPrint, slip_page
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
@@ -54,8 +55,7 @@ def load_layout() -> dict:
 
 
 def _text(v) -> str:
-    t = nz.clean_text(v)
-    return t or ""
+    return text(v) or ""
 
 
 def _int(v, default: int = 0) -> int:
@@ -115,7 +115,7 @@ def run(book: Book, ctx: Context, slip_no: str | None = None, pdf: str | None = 
                      amount=_money(row["amount"]),
                      company=settings.get("sender_name", "") or "", lines=items,
                      fingerprint=_text(row["fingerprint"]), state=_text(row["state"]))
-    page = slip_page(load_layout(), info)
+    page = slip_page(load_layout(), info, sheet=SLIP_PRINT_SHEET)
     book.write_print_sheet(page)
     data = {"slip_no": info.slip_no, "sheet": SLIP_PRINT_SHEET, "lines": len(items), "pieces": info.pieces,
             "orders": info.orders, "amount": info.amount, "pdf": None, "font": page.font, "problems": []}

@@ -24,28 +24,28 @@ import numpy as np
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import S_AWAIT_SHIP, S_ON_SLIP, SHIPPED_ONWARD, SLIP_AWAIT_SIGNATURE, SLIP_LINES, STOCK
+from ..book.schema import SLIP_LINES, STOCK
 from ..domain import allocation as al
 from ..domain import signatures as sg
+from ..domain.cells import text
+from ..domain.codes import Problem
+from ..domain.lifecycle import ON_SLIP_STATUSES, S_ON_SLIP, SHIPPED_ONWARD, SLIP_AWAIT_SIGNATURE
+from ..domain.shipping_codes import REISSUE_CODES as CODES  # noqa: F401 (the codes this command reports)
 from ..domain.slips import SlipPlan, draft_slips
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
-from .sign import problem, text, void_changed_slips, voided_text
+from .sign import void_changed_slips, voided_text
 
 OPERATION = "reissue"
 
-# -- codes (the table lives in domain/shipping_codes.py; problems.all_codes() and the contract list it) --
-from ..domain.shipping_codes import REISSUE_CODES as CODES  # noqa: E402
-
 
 def _refused(book: Book, ctx: Context, slip_no: str, code: str, detail: str, state, row=None) -> Result:
-    c = CODES.get(code) or sg.CODES[code]
-    message = f"{c.zh} / {c.en}" + (f": {detail}" if detail else "")
+    p = Problem(code, row, detail=detail, extra={"slip_no": slip_no})
     vz, ve = voided_text(state.voided)
-    zh = f"出库单 {slip_no} 未重开: {c.zh}" + (f"({detail})" if detail else "") + vz
-    en = f"slip {slip_no} not re-issued: {c.en}" + (f" ({detail})" if detail else "") + ve
+    zh = f"出库单 {slip_no} 未重开: {p.zh}" + vz
+    en = f"slip {slip_no} not re-issued: {p.en}" + ve
     data = {"slip_no": slip_no, "outcome": "refused", "code": code, "voided": state.voided,
-            "problems": [problem(code, message, row=row, slip_no=slip_no)]}
+            "problems": [p.as_dict()]}
     result = Result(OPERATION, EXIT_PROBLEMS, zh, en, data)
     log_operation(book, ctx, result, slip_no)
     return result
@@ -88,7 +88,7 @@ def reissue(book: Book, ctx: Context, slip_no: str) -> Result:
 
     stock_t = book.read_table(STOCK, required=("sku", "on_hand"))
     stock, _ = al.stock_table(stock_t.frame)
-    holding = mine["status"].isin({S_ON_SLIP, S_AWAIT_SHIP})
+    holding = mine["status"].isin(ON_SLIP_STATUSES)
     shipped = mine["status"].isin(SHIPPED_ONWARD)
     bad = []
     for r in mine.index:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..book.interface import Book
 from ..domain import allocation as al
+from ..domain.lifecycle import SHORT_KIND
 from .allocate import plan_data, plan_summary, read_state, write_plan
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 
@@ -23,7 +24,7 @@ def run(book: Book, ctx: Context) -> Result:
     plan = al.shortage_plan(lines, lines["status"], stock, position)
     rewritten = write_plan(book, plan)
     zh, en = plan_summary(plan, limit=20)
-    short = plan[plan["kind"] == "缺货"]
+    short = plan[plan["kind"] == SHORT_KIND]
     errors = sum(i.severity == "error" for i in issues)
     data = {"shortages": plan_data(plan), "short_skus": len(short), "below_safety": len(plan) - len(short),
             "suggested_total": int(plan["suggested"].sum()) if len(plan) else 0, "rewritten": rewritten,

@@ -23,15 +23,16 @@ fully and validly signed slip to 待发货. Slips whose lines have all shipped a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from ..book.interface import Book, Table
-from ..book.schema import (ORDERS, S_AWAIT_SHIP, S_CANCELLED, S_ON_SLIP, SHIPPED_ONWARD, SIGNATURES, SLIPS)
+from ..book.schema import ORDERS, SIGNATURES, SLIPS
 from ..domain import allocation as al
-from ..domain import normalize as nz
 from ..domain import signatures as sg
+from ..domain.cells import text
+from ..domain.lifecycle import S_AWAIT_SHIP, S_CANCELLED, S_ON_SLIP, SHIPPED_ONWARD
 from ..domain.slips import FINGERPRINT_FIELDS, fingerprint
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
@@ -41,16 +42,6 @@ BUTTON = "sign"
 HELP = "签字 / sign an outbound slip (出库单) as finance (财务总监) or logistics (物流总监)"
 
 ORDER_REQUIRED = ("order_id", "sku", "qty")
-
-
-def text(v) -> str | None:
-    """A cell as cleaned text (None when blank)."""
-    return None if nz._is_missing(v) else nz.clean_text(v)
-
-
-def problem(code: str, message: str, *, row=None, order_id=None, severity: str = "error", **extra) -> dict:
-    """One refused item / problem as --json shows it (the shape cli.print_result prints)."""
-    return {"row": row, "order_id": order_id, "code": code, "severity": severity, "message": message, **extra}
 
 
 # -- the slips and their signatures, kept in step with the order lines ---------------------------------
@@ -285,7 +276,7 @@ def run(book: Book, ctx: Context, slip_no: str, role: str) -> Result:
     zh, en = zh + vz, en + ve
     problems = []
     if d.outcome == "refused":
-        problems.append(problem(d.code, f"{d.zh} / {d.en}", row=state.slip_row(slip_no), slip_no=text(slip_no)))
+        problems.append(replace(d.problem, row=state.slip_row(slip_no), extra={"slip_no": text(slip_no)}).as_dict())
     data = {**d.as_dict(), "role_label": label, "signed_roles": roles, "missing_roles": missing,
             "lines_ready": len(ready_rows), "voided": state.voided, "problems": problems}
     result = Result(COMMAND, EXIT_PROBLEMS if d.outcome == "refused" else EXIT_OK, zh, en, data,

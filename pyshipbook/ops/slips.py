@@ -10,8 +10,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import (LOG, S_ON_SLIP, SIGNATURES, SLIP_AWAIT_SIGNATURE, SLIP_LINES, SLIPS)
+from ..book.schema import LOG, SIGNATURES, SLIP_LINES, SLIPS
 from ..domain import slips as sl
+from ..domain.lifecycle import S_ON_SLIP, SLIP_AWAIT_SIGNATURE
 from .allocate import read_state
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 

@@ -33,7 +33,6 @@ from ..domain import normalize as nz
 from ..domain.tracking import EVENT_COLUMNS, plan_tracking
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
-from .sign import problem
 
 COMMAND = "tracking"
 BUTTON = "tracking"
@@ -125,8 +124,7 @@ def run(book: Book, ctx: Context, file_path: str | Path | None = None, order_id:
     stock_moves = write_stock(book, ctx, orders, plan.shipped) if plan.shipped else {}
     ctx.report(len(records), len(records), "登记快递单号 / logging tracking numbers")
 
-    refused = [problem(d.code, d.message, row=d.row, order_id=d.order_id, tracking_no=d.tracking_no,
-                       carrier=d.carrier) for d in plan.rejected]
+    refused = [d.problem.as_dict() for d in plan.rejected]
     accepted = [d for d in plan.decisions if d.outcome == "accepted"]
     dup = plan.count("duplicate")
     shipped_orders = list(dict.fromkeys(orders.frame.at[r, "order_id"] for r in plan.shipped_rows))

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from ..book.interface import Book, Highlight
 from ..book.schema import ORDERS, STOCK
 from ..domain.problems import CODES
-from ..domain.validate import HEADER, stock_index, validate_lines
+from ..domain.validate import FORMULA_CHECKED, stock_index, validate_lines
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, log_operation
 
 COMMAND = "validate"
 BUTTON = "validate"
 HELP = "校验订单 / check every order line and write 校验结果 and 状态"
 REQUIRED = ("order_id", "ordered_at", "recipient", "phone", "address", "sku", "qty", "unit_price")
+HEADER = {c.key: c.header for c in ORDERS.columns}
 # columns validate writes back (normalised values, fills, results)
 WRITTEN = ("order_id", "ordered_at", "channel", "customer", "recipient", "phone", "province", "city", "district",
            "address", "sku", "product_name", "spec", "qty", "unit_price", "amount", "payment_status", "paid_at",
@@ -30,7 +33,6 @@ def highlights() -> list[Highlight]:
         by_col.setdefault((code.column, code.severity), []).append(f"[{code.code}]")
     for key in ("ordered_at", "paid_at"):
         by_col.setdefault((key, "error"), []).append(f"({HEADER[key]}) [date.invalid]")
-    from ..domain.validate import FORMULA_CHECKED
     for key in FORMULA_CHECKED:
         by_col.setdefault((key, "warning"), []).append(f"({HEADER[key]}) [cell.formula]")
     for (col, severity), tokens in by_col.items():
@@ -48,7 +50,7 @@ def run(book: Book, ctx: Context) -> Result:
     regions = region_cache.load()
     known = len(regions)
     v = validate_lines(orders.frame, stock_index(stock.frame), today=ctx.clock.date(),
-                       formula_cells=orders.formula_cells, region_cache=regions)
+                       formula_cells=orders.formula_cells, region_cache=regions, headers=HEADER)
     if len(regions) > known:
         region_cache.save(regions)
     out = v.lines.norm.reindex(columns=[k for k in WRITTEN if k in v.lines.norm.columns]).copy()
@@ -61,8 +63,7 @@ def run(book: Book, ctx: Context) -> Result:
         book.set_highlights(orders, "check", highlights())
     if big:
         ctx.report(len(orders.frame), len(orders.frame), "校验 / validating")
-    problems = [{"row": p.row, "order_id": _text(orders.frame.at[p.row, "order_id"]), "code": p.code,
-                 "severity": p.severity, "message": p.message} for p in v.problems]
+    problems = [replace(p, order=_text(orders.frame.at[p.row, "order_id"])).as_dict() for p in v.problems]
     n = len(orders.frame)
     by_status = v.status.value_counts().to_dict()
     zh = (f"校验 {n} 行: {v.errors} 个错误, {v.warnings} 个警告; "

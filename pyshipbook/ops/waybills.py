@@ -52,28 +52,30 @@ the old row's courier).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from ..book.interface import Book
-from ..book.schema import (EVENT_EXTRA_PARCEL, EVENT_SHIPPED, S_AWAIT_SHIP, S_CANCELLED, S_ON_SLIP, SHIPPED_ONWARD,
-                           STOCK, TRACKING, WAYBILL_FINGERPRINTS, WAYBILLS, Column, Sheet, normalise_header)
+from ..book.schema import STOCK, TRACKING, WAYBILL_FINGERPRINTS, WAYBILLS, Column, Sheet
 from ..domain import signatures as sg
 from ..domain.carriers import carrier_code, split_tracking_numbers
+from ..domain.cells import normalise_header, text
+from ..domain.codes import Problem
+from ..domain.lifecycle import (EVENT_EXTRA_PARCEL, EVENT_SHIPPED, ON_SLIP_STATUSES, S_AWAIT_SHIP, S_CANCELLED,
+                                SHIPPED_ONWARD)
+from ..domain.shipping_codes import WAYBILL_OP_CODES as CODES  # noqa: F401 (the codes this command reports)
 from ..domain.slips import FINGERPRINT_FIELDS, fingerprint
 from ..domain.waybills import WaybillLayout, existing_verdict, render, waybill_records
 from ..errors import ShipbookError
 from .common import EXIT_OK, EXIT_PROBLEMS, Context, Result, file_text, log_operation
-from .sign import SlipBook, problem, text, void_changed_slips, voided_text
+from .sign import SlipBook, void_changed_slips, voided_text
 
 COMMAND = "waybills"
 BUTTON = "waybills"
 HELP = "生成运单 / waybill rows in the courier's batch-order format for orders whose slip both directors signed"
 MAX_NAMED = 5
-
-# -- codes (the table lives in domain/shipping_codes.py; problems.all_codes() and the contract list it) --
-from ..domain.shipping_codes import WAYBILL_OP_CODES as CODES  # noqa: E402
 
 
 FP_KEYS = [c.key for c in WAYBILL_FINGERPRINTS]
@@ -228,7 +230,7 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
 
     lines, raw = state.lines, state.orders.frame
     live = lines[(lines["status"] != S_CANCELLED).to_numpy(dtype=bool) & lines["order_id"].notna().to_numpy(dtype=bool)]
-    on_slip = live[live["slip_no"].notna().to_numpy(dtype=bool) & live["status"].isin({S_ON_SLIP, S_AWAIT_SHIP})
+    on_slip = live[live["slip_no"].notna().to_numpy(dtype=bool) & live["status"].isin(ON_SLIP_STATUSES)
                    .to_numpy(dtype=bool)]
     ready = set(state.ready())
     by_order = {oid: g for oid, g in live.groupby("order_id", sort=False)}
@@ -296,12 +298,12 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
             verdict = existing_verdict(rec_slip, rec_order, "", "", ready=False, shipped=oid in shipped,
                                        signatures_voided=False, cancelled=True)
             numbers = numbers_of(g)
-            c = CODES[f"waybill.{verdict}"]
             row_carrier = text(table.frame.at[r, "carrier"]) or "-"
             detail = (f"{'、'.join(numbers) + '; ' if numbers else ''}运单第 {int(r)} 行 ({row_carrier}) / "
                       f"运单 row {int(r)} ({row_carrier})")
-            refused.append(problem(c.code, f"{c.zh} / {c.en}: {detail}", row=int(g.index[0]), order_id=oid,
-                                   slip_no=slip_text or None, waybill_row=int(r), tracking_no=",".join(numbers) or None))
+            refused.append(Problem(f"waybill.{verdict}", int(g.index[0]), oid, detail,
+                                   {"slip_no": slip_text or None, "waybill_row": int(r),
+                                    "tracking_no": ",".join(numbers) or None}).as_dict())
             continue
         g = by_order[oid]
         slips = list(dict.fromkeys(g["slip_no"]))
@@ -329,44 +331,40 @@ def run(book: Book, ctx: Context, carrier: str | None = None, out: str | Path | 
             elif verdict == "changed_not_signed":
                 reason = "; ".join(slip_reason(state, s) for s in ([s for s in slips if s not in ready] or slips))
                 reason += cancelled_lines(oid)
-                c = CODES["waybill.changed_not_signed"]
-                refused.append(problem(c.code, f"{c.zh} / {c.en}: {reason}", row=int(g.index[0]), order_id=oid,
-                                       slip_no=slip_text, waybill_row=int(r)))
+                refused.append(Problem("waybill.changed_not_signed", int(g.index[0]), oid, reason,
+                                       {"slip_no": slip_text, "waybill_row": int(r)}).as_dict())
             else:   # shipped_before_change
                 numbers = numbers_of(g)
-                c = CODES["waybill.shipped_before_change"]
                 detail = f"{'、'.join(numbers) or '-'}; 运单第 {int(r)} 行 / 运单 row {int(r)}" + cancelled_lines(oid)
-                refused.append(problem(c.code, f"{c.zh} / {c.en}: {detail}", row=int(g.index[0]), order_id=oid,
-                                       slip_no=slip_text, waybill_row=int(r), tracking_no=",".join(numbers) or None))
+                refused.append(Problem("waybill.shipped_before_change", int(g.index[0]), oid, detail,
+                                       {"slip_no": slip_text, "waybill_row": int(r),
+                                        "tracking_no": ",".join(numbers) or None}).as_dict())
             continue
         if is_ready:
             ok_orders.append(oid)
             continue
         bad = [s for s in slips if s not in ready] or slips
         reason = "; ".join(slip_reason(state, s) for s in bad)
-        c = CODES["waybill.not_signed"]
-        refused.append(problem("waybill.not_signed", f"{c.zh} / {c.en}: {reason}", row=int(g.index[0]),
-                               order_id=oid, slip_no=slip_text))
+        refused.append(Problem("waybill.not_signed", int(g.index[0]), oid, reason, {"slip_no": slip_text}).as_dict())
 
     stock = book.read_table(STOCK, required=("sku",)).frame
     ok_rows = [r for oid in ok_orders for r in by_order[oid].index]
     records, wproblems = waybill_records(raw.loc[ok_rows], stock, settings, carrier=code)
     warnings: list[dict] = []
     for oid in missing:
-        r, c = row_of[oid], CODES["waybill.order_missing"]
-        warnings.append(problem(c.code, f"{c.zh} / {c.en}: 运单第 {int(r)} 行 / 运单 row {int(r)}", order_id=oid,
-                                severity="warning", waybill_row=int(r)))
+        r = row_of[oid]
+        warnings.append(Problem("waybill.order_missing", None, oid, f"运单第 {int(r)} 行 / 运单 row {int(r)}",
+                                {"waybill_row": int(r)}).as_dict())
     bad_orders: dict[str, list] = {}
     for p in wproblems:
         if p.severity == "error":
-            for oid in ([p.order_id] if p.order_id else ok_orders):
+            for oid in ([p.order] if p.order else ok_orders):
                 bad_orders.setdefault(oid, []).append(p)
         else:
-            warnings.append(problem(p.code, p.message, order_id=p.order_id, severity="warning",
-                                    row=int(by_order[p.order_id].index[0]) if p.order_id in by_order else None))
+            warnings.append(replace(p, row=int(by_order[p.order].index[0]) if p.order in by_order else None).as_dict())
     for oid, ps in bad_orders.items():
         for p in ps:
-            refused.append(problem(p.code, p.message, order_id=oid, row=int(by_order[oid].index[0])))
+            refused.append(replace(p, order=oid, row=int(by_order[oid].index[0])).as_dict())
     records = [r for r in records if r["order_id"] not in bad_orders]
     if replacing and records:   # a fresh row that reads exactly as the old one replaces nothing
         headers, rows = render(layout, records, target="sheet")
