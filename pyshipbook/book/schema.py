@@ -11,7 +11,7 @@ from typing import Literal
 
 # The lifecycle words live in the domain (domain/lifecycle.py); they are re-exported here under
 # their old names so the workbook layer and older callers keep importing them from schema.
-from ..domain.cells import normalise_header
+from ..domain.headers import normalise_header
 from ..domain.lifecycle import (CARRIER_CODES, CHANNELS, EVENT_DELIVERED, EVENT_EXTRA_PARCEL,  # noqa: F401
                                 EVENT_SHIPPED, EXPORTED_EVENT, HOLDING_STATUSES, PAYMENT_STATUSES,  # noqa: F401
                                 REPLENISH_KIND, S_AFTER_SALES, S_ALLOCATED, S_AWAIT_ALLOC,  # noqa: F401

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from . import normalize as nz
-from .cells import normalise_header
+from .headers import normalise_header
 from .codes import Problem
 from .normalize import INVALID
 from .shipping_codes import TRACKING_CODES  # noqa: F401 (the codes TrackingCheck reports: registered)

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from .headers import normalise_header  # noqa: F401 (how header cells compare: offered beside text)
 from .normalize import clean_text
 
 
 def text(v: object) -> str | None:
     """A cell as cleaned text: full-width folded, stripped, whole floats without '.0'; None when blank."""
     return clean_text(v)
-
-
-def normalise_header(name: object) -> str:
-    """How a header cell is compared: spaces (also full-width) removed, case folded."""
-    if name is None:
-        return ""
-    return "".join(str(name).split()).replace("\u3000", "").casefold()

@@ -78,6 +78,7 @@ def run(book: Book, ctx: Context) -> Result:
 
 
 def _text(v):
+    """The order id as the cell holds it (not cleaned: --json names the order as the user typed it)."""
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return None
     if isinstance(v, float) and v.is_integer():
