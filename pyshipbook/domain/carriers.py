@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from . import normalize as nz
-from .headers import normalise_header
 from .codes import Problem
+from .headers import normalise_header
 from .normalize import INVALID
 from .shipping_codes import TRACKING_CODES  # noqa: F401 (the codes TrackingCheck reports: registered)
 
