@@ -7,6 +7,7 @@ Reads only, never writes. Standard library only at import time.
 
 from __future__ import annotations
 
+import io
 import re
 import stat
 import struct
@@ -234,9 +235,17 @@ def _scan_xml_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> No
                 )
 
 # --- inspect ------------------------------------------------------------------------------------
-def inspect_package(path) -> PackageInfo:
-    """Check an untrusted workbook file before openpyxl loads it. Reads only; never writes."""
+def inspect_package(path, data: bytes | None = None) -> PackageInfo:
+    """Check an untrusted workbook file before openpyxl loads it. Reads only; never writes.
+
+    `data`: the file's bytes, already read (saving.read_book): the checks then run on exactly the
+    bytes openpyxl will load, not on whatever the path holds a moment later.
+    """
     path = Path(path)
+    if data is not None:
+        if not data:
+            raise _refuse(path, "文件是空的（0 字节）", "the file is empty (0 bytes)")
+        return _inspect_open(io.BytesIO(data), len(data), path)
     try:
         st = path.stat()
     except FileNotFoundError:

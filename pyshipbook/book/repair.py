@@ -59,6 +59,15 @@ class _Xml:
         self.dirty = data is None
 
 
+def _scratch_name(new: Path) -> str:
+    """The repair's own temp file: named after the save's temp file (so the book's stale-temp clean-up
+    knows it), else random."""
+    tail = f".tmp{new.suffix}"
+    if new.name.startswith(".~shipbook-") and new.name.endswith(tail):
+        return new.name[: -len(tail)] + f".repair{new.suffix}"
+    return f".~shipbook-{secrets.token_hex(6)}.repair{new.suffix}"
+
+
 def repair_package(original, new) -> bool:
     """Put back into `new` (an openpyxl save) what openpyxl dropped from `original`; see module doc.
 
@@ -224,7 +233,7 @@ def repair_package(original, new) -> bool:
                 add[name] = _serialize(xml.root)
     if not (add or remove or replace):
         return False
-    scratch = new.with_name(f".~shipbook-{secrets.token_hex(6)}.repair{new.suffix}")
+    scratch = new.with_name(_scratch_name(new))
     try:
         _rewrite_zip(new, scratch, replace=replace, remove=remove, add=add)
         os.replace(scratch, new)

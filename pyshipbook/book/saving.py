@@ -7,13 +7,16 @@ Standard library only at import time.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
 import re
 import secrets
 import shutil
 import stat
 import zipfile
+import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -164,13 +167,122 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: " + " ".join(str(exc).split())
 
 
-def safe_save(path, write: Callable[[Path], None], *, original=None, backups: int = 10) -> Path | None:
+# --- the book as read, and what is still on disk ----------------------------------------------------
+class BookChanged(ShipbookError):
+    """Something other than this command changed the book file after the command read it."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The book file as a command read it: what must still be on disk when the command replaces it."""
+
+    size: int
+    mtime_ns: int
+    sha256: str  # of the bytes read
+
+
+def read_book(path) -> tuple[bytes, Snapshot]:
+    """The whole file in one read, hashed as read (the bytes inspect_package and openpyxl then get)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                inspect_package(path)  # says what the path is instead
+            data = f.read()
+    except ShipbookError:
+        raise
+    except OSError:
+        inspect_package(path)  # the message a load gives for a missing or unreadable file
+        raise
+    return data, Snapshot(st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def still_as_read(path, snapshot: Snapshot) -> bool:
+    """Whether the file at `path` is still exactly the one read: size and mtime first, then the bytes."""
+    try:
+        st = os.stat(path)
+        if (st.st_size, st.st_mtime_ns) != (snapshot.size, snapshot.mtime_ns):
+            return False
+        return file_sha256(path) == snapshot.sha256
+    except OSError:
+        return False
+
+
+def _refuse_changed(path: Path) -> BookChanged:
+    return BookChanged(
+        f"工作簿在本命令运行期间被其他程序改动过（Excel、同步盘或被复制覆盖），本命令的结果未保存，"
+        f"工作簿保持对方的版本；请重新运行：{path}",
+        f"The workbook was changed by something else while this command ran (Excel, a sync client, a copy"
+        f" pasted over it); nothing was saved and the file keeps that version; run the command again: {path}",
+    )
+
+
+# --- stale temporary files --------------------------------------------------------------------------
+LEGACY_TEMP_AGE_S = 3600  # temp names of earlier versions name no book: removed only once surely dead
+
+
+def temp_name(path: Path) -> str:
+    """The safe save's temp file for `path`: named after the book, so the book's next run can clean it."""
+    return f".~shipbook-{path.name}.{secrets.token_hex(8)}.tmp{path.suffix}"
+
+
+def remove_stale_temps(path) -> list[Path]:
+    """Remove the temp files a killed save of this book left beside it. Call only holding its lock
+    (locking.holding): then no live command is writing any of them."""
+    path = Path(path)
+    own = re.compile(rf"^\.~shipbook-{re.escape(path.name)}\.[0-9a-f]{{16}}\.(?:tmp|repair){re.escape(path.suffix)}$")
+    legacy = re.compile(rf"^\.~shipbook-(?:[0-9a-f]{{16}}\.tmp|[0-9a-f]{{12}}\.repair){re.escape(path.suffix)}$")
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    now = _dt.datetime.now().timestamp()
+    for entry in entries:
+        try:
+            if own.match(entry.name) or (legacy.match(entry.name)
+                                         and now - entry.stat().st_mtime > LEGACY_TEMP_AGE_S):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue  # gone already, or still open on Windows: the next run tries again
+    return removed
+
+
+REPLACE_TRIES = 5  # a reader (antivirus, indexer, a waiting command's look at 设置) can hold it a moment
+REPLACE_PAUSE_S = 0.2
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    for attempt in range(REPLACE_TRIES):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:
+            if attempt == REPLACE_TRIES - 1:
+                raise
+            time.sleep(REPLACE_PAUSE_S)
+
+
+# --- save -----------------------------------------------------------------------------------------
+def safe_save(path, write: Callable[[Path], None], *, original=None, backups: int = 10,
+              expected: Snapshot | None = None) -> Path | None:
     """Write the book through a temp file beside it, repair, verify, back up, then replace atomically.
 
     `write(tmp)` writes the new workbook to `tmp` (same folder and suffix as `path`). `original` is the
-    package to repair from (default: the current `path`). Returns the backup of the replaced book, or
-    None if there was no book yet or `backups` is 0. On failure the book is untouched and no temp file
-    is left behind.
+    package to repair from (default: the current `path`). `expected`: the book as the caller read it;
+    just before the replace the file must still be exactly that, else BookChanged and nothing is
+    written. Returns the backup of the replaced book, or None if there was no book yet or `backups`
+    is 0. On failure the book is untouched and no temp file is left behind.
     """
     path = Path(path)
     check_writable(path)
@@ -178,7 +290,7 @@ def safe_save(path, write: Callable[[Path], None], *, original=None, backups: in
     had_vba = False
     if source is not None:
         had_vba = inspect_package(source).has_vba
-    tmp = path.with_name(f".~shipbook-{secrets.token_hex(8)}.tmp{path.suffix}")
+    tmp = path.with_name(temp_name(path))
     backup: Path | None = None
     replaced = False
     try:
@@ -201,8 +313,10 @@ def safe_save(path, write: Callable[[Path], None], *, original=None, backups: in
         stale: list[Path] = []
         if path.exists() and backups > 0:
             backup, stale = _backup(path, backups)
+        if expected is not None and not still_as_read(path, expected):
+            raise _refuse_changed(path)
         try:
-            os.replace(tmp, path)
+            _replace(tmp, path)
         except PermissionError:
             raise BookLocked(
                 f"工作簿正在 Excel 中打开或被占用，无法替换，请先关闭它再试：{path}",
