@@ -1,9 +1,10 @@
 """One writer at a time: an OS-level lock on a book, held from reading it to the atomic replace.
 
-The lock is a file beside the book, ``.~shipbook-NAME.lock`` (hidden: a dot name, and the hidden
-attribute on Windows), locked through filelock (``flock`` on Unix, ``msvcrt.locking`` on Windows). The
-OS drops the lock when the holder ends, killed or not, so a lock is never stale; on Unix the file
-itself stays (removing a lock file another waiter has open would let two holders in).
+The lock is a file beside the book, ``.~shipbook-NAME.lock``, locked through filelock (``flock`` on
+Unix, ``LockFileEx`` on Windows). The OS drops the lock when the holder ends, killed or not, so a
+lock is never stale. On Unix the file stays (a dot name, hidden; removing a lock file another waiter
+has open would let two holders in); on Windows filelock removes it on release. It is not given the
+hidden attribute: Windows can refuse to re-create a hidden file (CREATE_ALWAYS), and the lock must never fail for looks.
 
 A second command finds the lock taken, prints one line on stderr and waits: ``SHIPBOOK_LOCK_WAIT``
 seconds if set, else 设置 等待时间 as the book was last saved (``wait_setting`` reads it without the
@@ -68,16 +69,6 @@ def _notice(book: Path, wait: float) -> None:
     sys.stderr.flush()
 
 
-def _hide(path: Path) -> None:
-    if os.name != "nt":
-        return  # the leading dot hides it
-    try:
-        import ctypes
-        ctypes.windll.kernel32.SetFileAttributesW(str(path), 0x02)  # FILE_ATTRIBUTE_HIDDEN
-    except Exception:  # cosmetic only
-        pass
-
-
 @contextmanager
 def holding(book: Path, *, book_setting: Callable[[], object] | None = None,
             notice: Callable[[Path, float], None] = _notice) -> Iterator[Path]:
@@ -113,7 +104,6 @@ def holding(book: Path, *, book_setting: Callable[[], object] | None = None,
                              f"cannot make the lock file {lock_path.name} beside the workbook:"
                              f" {exc.strerror or exc}") from None
         try:
-            _hide(lock_path)
             yield lock_path
         finally:
             lock.release()
