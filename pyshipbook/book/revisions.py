@@ -33,11 +33,16 @@ def read_revisions(book: Book) -> list[lineage.Revision]:
     return lineage.revisions_from_rows(book.read_table(REVISIONS).frame.to_dict("records"))
 
 
-def stamp(book: Book, *, when, user: str, operation: str, parent_sha256: str = "") -> lineage.Revision:
-    """Before a save: give the book its id if it has none, and append this save's 版本 row."""
+def stamp(book: Book, *, when, user: str, operation: str, parent_sha256: str = "",
+          also_from: tuple[str, ...] = ()) -> lineage.Revision:
+    """Before a save: give the book its id if it has none, and append this save's 版本 row.
+
+    `also_from`: further parents (a merge names the other copy's head), after the book's own head.
+    """
     ensure_book_id(book)
-    rev = lineage.Revision(str(uuid.uuid4()), lineage.next_parent(read_revisions(book)), when, user, operation,
-                           parent_sha256)
+    parents = [p for p in (lineage.next_parent(read_revisions(book)), *also_from) if p]
+    rev = lineage.Revision(str(uuid.uuid4()), lineage.PARENT_SEPARATOR.join(dict.fromkeys(parents)), when, user,
+                           operation, parent_sha256)
     book.append_rows(REVISIONS, pd.DataFrame([[rev.rev_id, rev.parent_id, rev.saved_at, rev.user, rev.operation,
                                                rev.parent_sha256]], columns=REVISIONS.keys, dtype=object))
     return rev

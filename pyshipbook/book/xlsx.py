@@ -151,6 +151,7 @@ class XlsxBook(SettingsMixin):
         self._read: dict[str, pd.DataFrame] = {}
         self._cols: dict[str, tuple[int, dict[str, int]]] = {}
         self._logged: list[tuple[object, str, str]] = []  # (time, user, operation) of this session's 日志 rows
+        self.merged_from: list[str] = []  # revisions of another copy this save also descends from (merge)
 
     # -- who saved, and why (the save's 版本 row) ---------------------------------
     def note_operation(self, operation: str, user: str = "", when=None) -> None:
@@ -595,7 +596,8 @@ def open_book(path: str | Path, *, write: bool = True, backups: int = 10) -> Ite
             yield book
             if book.changed:
                 when, user, operation = book.saved_by()
-                revisions.stamp(book, when=when, user=user, operation=operation, parent_sha256=snapshot.sha256)
+                revisions.stamp(book, when=when, user=user, operation=operation, parent_sha256=snapshot.sha256,
+                                also_from=tuple(book.merged_from))
                 safety.safe_save(path, lambda tmp: _gc_paused()(book.wb.save)(tmp), backups=backups,
                                  expected=snapshot)
 

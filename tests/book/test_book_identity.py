@@ -119,3 +119,20 @@ def test_a_refused_run_records_no_revision(book_with):
     digest = sha(path)
     assert run_cli("waybills", path, "--carrier", "XX")[0] == 2   # no such courier layout: could not run
     assert sha(path) == digest and len(revisions(path)) == 1
+
+
+def test_a_merge_save_names_both_parents(book_with):
+    from pyshipbook.book.revisions import read_revisions
+    from pyshipbook.book.xlsx import open_book
+    from pyshipbook.domain.lineage import common_ancestor
+    path = book_with([good_line()])
+    run_cli("validate", path)
+    with open_book(path, write=False) as book:
+        ours_before = read_revisions(book)
+    with open_book(path) as book:
+        book.note_operation("merge", "测试员")
+        book.merged_from.append("their-head")
+    with open_book(path, write=False) as book:
+        revs = read_revisions(book)
+    assert revs[-1].parents == (ours_before[-1].rev_id, "their-head") and revs[-1].operation == "merge"
+    assert common_ancestor(revs, ours_before) == ours_before[-1]
