@@ -206,9 +206,19 @@ DASHBOARD = Sheet("dashboard", "看板", (
     _c("note", "说明", width=40),
 ), owned_by_macros=True)
 
+# --- copies and lineage: one 版本 row per save (book/revisions.py, domain/lineage.py) ---
+REVISIONS = Sheet("revisions", "版本", (
+    _c("rev_id", "版本号", width=36),
+    _c("parent_id", "上一版本", width=36),
+    _c("saved_at", "时间", "datetime", 19),
+    _c("user", "用户", width=10),
+    _c("operation", "操作", width=20),
+    _c("parent_sha256", "上一版文件指纹", width=20),  # SHA-256 of the file this save replaced
+), owned_by_macros=True)
+
 # Contract order: the order `shipbook new` creates them in.
 SHEETS: tuple[Sheet, ...] = (ORDERS, STOCK, SLIPS, SLIP_LINES, SIGNATURES, WAYBILLS, TRACKING,
-                             SHORTAGES, DAILY, DASHBOARD, LOG, SETTINGS)
+                             SHORTAGES, DAILY, DASHBOARD, LOG, SETTINGS, REVISIONS)
 BY_KEY = {s.key: s for s in SHEETS}
 
 
@@ -235,6 +245,11 @@ SETTINGS_ROWS: tuple[Setting, ...] = (
             "额外的导入表头映射, 如 收货手机=phone; 宝贝编码=sku / extra import header aliases"),
     Setting("last_slip_no", "末张出库单号", "",
             "生成出库单时自动填写, 编号永不重复使用; 请勿修改 / kept by 生成出库单 so slip numbers are never reused"),
+    # copies and lineage
+    Setting("book_id", "工作簿编号", "",
+            "首次保存时自动生成, 副本共用; 请勿修改 / made on the first save, shared by copies; do not edit"),
+    Setting("lock_wait_s", "等待时间", "30",
+            "另一个命令正在使用工作簿时最多等待的秒数 / seconds to wait while another command holds the book"),
 )
 SETTING_BY_ITEM = {s.item: s for s in SETTINGS_ROWS}
 SETTING_BY_KEY = {s.key: s for s in SETTINGS_ROWS}

@@ -1,14 +1,18 @@
 """The openpyxl adapter: the workbook interface on a file.
 
-Opening checks the package before openpyxl sees it (safety.inspect_package);
-saving goes through safety.safe_save (temp file, repair of what openpyxl
-drops, backup, atomic replace). Reads are whole-sheet `iter_rows(values_only)`;
+Opening for writing holds the book's lock (locking.py) until the save is done;
+the file is read once, checked before openpyxl sees it (safety.inspect_package),
+and saving goes through safety.safe_save (temp file, repair of what openpyxl
+drops, backup, a check that the file on disk is still the one read, atomic
+replace), recording the book's id and a 版本 row. Reads are whole-sheet `iter_rows(values_only)`;
 writes touch only cells whose value changed.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import gc
+import io
 import threading
 from array import array
 from contextlib import contextmanager
@@ -28,11 +32,12 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE, B
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..errors import ShipbookError
-from . import safety
+from . import locking, revisions, safety, saving
 from .common import (HEADER_SCAN_ROWS, SettingsMixin, blank, find_header, highlight_formula, is_our_rule,
                      require_columns, search_literal, setting_text)
 from .interface import ChartSpec, Highlight, Table
-from .schema import CARRIERS, CHANNELS, ORDERS, PAYMENT_STATUSES, SETTINGS, SETTINGS_ROWS, SHEETS, STATUSES, Sheet
+from .schema import (CARRIERS, CHANNELS, LOG, ORDERS, PAYMENT_STATUSES, SETTING_BY_KEY, SETTINGS,
+                     SETTINGS_ROWS, SHEETS, STATUSES, Sheet)
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -145,6 +150,26 @@ class XlsxBook(SettingsMixin):
         self.changed = False
         self._read: dict[str, pd.DataFrame] = {}
         self._cols: dict[str, tuple[int, dict[str, int]]] = {}
+        self._logged: list[tuple[object, str, str]] = []  # (time, user, operation) of this session's 日志 rows
+        self.merged_from: list[str] = []  # revisions of another copy this save also descends from (merge)
+
+    # -- who saved, and why (the save's 版本 row) ---------------------------------
+    def note_operation(self, operation: str, user: str = "", when=None) -> None:
+        """Name the operation of this session when it writes no 日志 row (e.g. `new`)."""
+        self._logged.append((when, user, operation))
+        self.changed = True
+
+    def saved_by(self) -> tuple[object, str, str]:
+        """(time, user, operations) for this session's revision, from its 日志 rows."""
+        ops: list[str] = []
+        for _, _, op in self._logged:
+            if op and op not in ops:
+                ops.append(op)
+        when = next((t for t, _, _ in reversed(self._logged) if t is not None), None)
+        user = next((u for _, u, _ in reversed(self._logged) if u), "")
+        if when is None:
+            when = _dt.datetime.now().replace(microsecond=0)
+        return when, user, ",".join(ops)
 
     # -- sheets -------------------------------------------------------------
     def has_sheet(self, sheet: Sheet) -> bool:
@@ -261,6 +286,11 @@ class XlsxBook(SettingsMixin):
 
     @_gc_paused()
     def append_rows(self, sheet: Sheet, frame: pd.DataFrame) -> int:
+        if sheet.key == LOG.key and "operation" in frame:
+            for t, u, op in zip(frame.get("time", [None] * len(frame)), frame.get("user", [""] * len(frame)),
+                                frame["operation"]):
+                self._logged.append((None if _blank(t) else t, "" if _blank(u) else str(u),
+                                     "" if _blank(op) else str(op)))
         ws = self._ws(sheet, create=True)
         cols = self._ensure_columns(ws, sheet, list(frame.columns))
         first = _last_used_row(ws) + 1
@@ -547,31 +577,71 @@ def new_workbook() -> Workbook:
 def open_book(path: str | Path, *, write: bool = True, backups: int = 10) -> Iterator[XlsxBook]:
     """Open a workbook file; save it safely on success if anything changed.
 
-    On an exception nothing is written and the file stays byte-identical.
+    Writing, the book's lock (locking.holding) is held from before the read to after the atomic
+    replace, and the replace only happens if the file on disk is still the one read. A save records
+    the book's id (if it had none) and one 版本 row. On an exception nothing is written and the file
+    stays byte-identical. Read-only opens take no lock.
     """
     path = Path(path)
-    safety.inspect_package(path)
-    if write:
-        safety.check_writable(path)
+    if not write:
+        with _loaded(path) as (book, _):
+            yield book
+        return
+    if not path.is_file():
+        safety.inspect_package(path)  # the usual refusal for a missing file or a folder, no lock file made
+    safety.check_writable(path)
+    with locking.holding(path, book_setting=lambda: lock_wait_setting(path)):
+        saving.remove_stale_temps(path)
+        with _loaded(path) as (book, snapshot):
+            yield book
+            if book.changed:
+                when, user, operation = book.saved_by()
+                revisions.stamp(book, when=when, user=user, operation=operation, parent_sha256=snapshot.sha256,
+                                also_from=tuple(book.merged_from))
+                safety.safe_save(path, lambda tmp: _gc_paused()(book.wb.save)(tmp), backups=backups,
+                                 expected=snapshot)
+
+
+@contextmanager
+def _loaded(path: Path) -> Iterator[tuple[XlsxBook, saving.Snapshot]]:
+    """The book loaded from one read of the file, checked before openpyxl sees it; closed after."""
+    data, snapshot = saving.read_book(path)
+    safety.inspect_package(path, data)
+    options = safety.load_options_for(path)
     _collect_closed_books()
+    source = io.BytesIO(data)
+    source.name = str(path)  # what openpyxl's messages name
     try:
         with _gc_paused():
-            wb = load_workbook(path, **safety.load_options_for(path))
+            wb = load_workbook(source, **options)
     except ShipbookError:
         raise
     except Exception as exc:  # openpyxl's own refusal: not a workbook we can read
         raise ShipbookError(f"无法读取工作簿 {path.name}: {exc}", f"cannot read workbook {path.name}: {exc}") from None
+    del data, source
     book = XlsxBook(path, wb)
     frozen = _freeze(wb)
     try:
-        yield book
-        if write and book.changed:
-            safety.safe_save(path, lambda tmp: _gc_paused()(wb.save)(tmp), backups=backups)
+        yield book, snapshot
     finally:
         if frozen:
             _thaw()
         if getattr(wb, "vba_archive", None) is not None:  # openpyxl never closes it
             wb.vba_archive.close()
+
+
+def lock_wait_setting(path: Path) -> object:
+    """设置 等待时间 as the book was last saved, for a command waiting on its lock (read without the
+    lock: saves replace the file atomically, so this sees one whole version)."""
+    from python_calamine import CalamineWorkbook
+    data = Path(path).read_bytes()  # one short read: on Windows an open file cannot be replaced
+    safety.inspect_package(path, data)
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(SETTINGS.name).to_python()
+    item = SETTING_BY_KEY["lock_wait_s"].item
+    for row in rows:
+        if row and str(row[0]).strip() in (item, "lock_wait_s"):
+            return row[1] if len(row) > 1 else None
+    return None
 
 
 def save_new(wb: Workbook, path: Path) -> None:

@@ -21,6 +21,7 @@ def cli(args, ctx: Context) -> Result:
     from ..book.xlsx import open_book
     from ..sample import make_book, order_rows, write_export_csv
     from . import import_orders, validate
+    from .new import stamp_new
 
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -32,6 +33,7 @@ def cli(args, ctx: Context) -> Result:
     if args.lines < 1:
         raise ShipbookError("行数须大于0", "--lines must be at least 1")
     make_book(book_path)
+    stamp_new(book_path, "demo", ctx)  # the sample book's 工作簿编号 and first 版本 row
     write_export_csv(export, order_rows(args.lines), encoding="gbk")
     steps = []
     with open_book(book_path) as book:

@@ -15,7 +15,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("book", help="新工作簿 / new workbook file (.xlsx; .xlsm gets the ribbon and macros)")
 
 
-def create(path: Path) -> Path:
+def create(path: Path, ctx: Context | None = None) -> Path:
+    """Make the book, then save it once more through shipbook: that gives it its 工作簿编号 (a new UUID,
+    never the template's: the built template carries none) and its first 版本 row."""
+    path = _make(path)
+    stamp_new(path, "new", ctx)
+    return path
+
+
+def stamp_new(path: Path, operation: str, ctx: Context | None) -> None:
+    from ..book.xlsx import open_book
+    with open_book(path, backups=0) as book:
+        book.note_operation(operation, ctx.identity.name if ctx else "", ctx.clock if ctx else None)
+
+
+def _make(path: Path) -> Path:
     from ..book.xlsx import new_workbook, save_new
     path = Path(path)
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -35,5 +49,5 @@ def create(path: Path) -> Path:
 
 
 def cli(args, ctx: Context) -> Result:
-    path = create(Path(args.book))
+    path = create(Path(args.book), ctx)
     return Result(COMMAND, EXIT_OK, f"已创建工作簿 {path}", f"created workbook {path}", {"book": str(path)})

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 import safety_pkgs as pk
-from pyshipbook.book import safety
+from pyshipbook.book import inspection, safety
 from pyshipbook.book.safety import (
     BookLocked,
     BookRefused,
@@ -300,7 +300,7 @@ def test_refuses_too_many_entries(tmp_path):
 
 
 def test_refuses_total_declared_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(safety, "MAX_TOTAL_SIZE", 100_000)  # the quickstart book declares ~75 KB
+    monkeypatch.setattr(inspection, "MAX_TOTAL_SIZE", 100_000)  # the limit lives there  # the quickstart book declares ~75 KB
     path = pk.rewrite(pk.QUICKSTART, tmp_path / "total.xlsm", extra=[("xl/media/big.bin", os.urandom(40_000))])
     _refused(path, "in total")
 
@@ -489,7 +489,7 @@ def test_locked_at_replace_time(book, monkeypatch):
     def deny(src, dst):
         raise PermissionError(13, "in use")
 
-    monkeypatch.setattr(safety.os, "replace", deny)
+    monkeypatch.setattr(os, "replace", deny)
     with pytest.raises(BookLocked):
         safe_save(book, lambda tmp: shutil.copy(book, tmp))
     monkeypatch.undo()

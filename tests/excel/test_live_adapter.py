@@ -315,7 +315,9 @@ def test_settings_and_replaced_rows_match_the_openpyxl_adapter(tmp_path):
     assert got == want and got["default_carrier"] == "ZTO" and got["cutoff"] == "15:30"
     out = replayed(path, excel.json()["actions"])
     for sheet in (SETTINGS.name, SHORTAGES.name):
-        assert read_sheet(out, sheet) == read_sheet(cli, sheet)
+        # a save by the file adapter also gives the book its 工作簿编号 (book/revisions.py); Excel saves itself
+        assert [r for r in read_sheet(out, sheet) if r[0] != "工作簿编号"] == \
+            [r for r in read_sheet(cli, sheet) if r[0] != "工作簿编号"]
 
 
 def test_a_missing_log_sheet_is_created(sample):

@@ -118,7 +118,9 @@ def first_slip(path: Path) -> str | None:
 
 def all_sheets(path: Path) -> dict[str, list[tuple]]:
     wb = openpyxl.load_workbook(path)
-    return {ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in wb.worksheets}
+    # 版本 has a row per save by shipbook's file adapter (fresh ids each time); Excel's saves record none
+    return {ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in wb.worksheets
+            if ws.title != "版本"}
 
 
 def trimmed(rows: list[tuple]) -> list[tuple]:

@@ -77,7 +77,7 @@ def statuses(path) -> dict[str, set]:
 def without_log(path) -> dict:
     wb = openpyxl.load_workbook(path)
     return {ws.title: [tuple(c.value for c in row) for row in ws.iter_rows()] for ws in wb.worksheets
-            if ws.title != LOG.name}
+            if ws.title not in (LOG.name, "版本")}  # 版本: one row per save, a log like 日志
 
 
 def current_fp(path, slip=SLIP) -> str:
